@@ -1,0 +1,20 @@
+// What a CLI command may touch of the outside world, passed in so tests can capture output.
+export interface CliIO {
+  /** Writes one chunk to standard output (the caller adds newlines). */
+  stdout: (s: string) => void;
+  /** Writes one chunk to standard error (the caller adds newlines). */
+  stderr: (s: string) => void;
+  /** Directory relative paths are resolved against. */
+  cwd: string;
+  env: Record<string, string | undefined>;
+}
+
+/** The real process streams. */
+export function processIO(): CliIO {
+  return {
+    stdout: (s) => void process.stdout.write(s),
+    stderr: (s) => void process.stderr.write(s),
+    cwd: process.cwd(),
+    env: process.env,
+  };
+}
