@@ -1,0 +1,89 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_SETTINGS, type RecentSource, type Settings } from './contract.js';
+import { ARG_SCHEMAS, checkSchema, type Schema } from './validate.js';
+
+// Recent sources and settings, kept as two small JSON files in a state folder (Electron: userData;
+// CLI/web: the platform config dir). Without a folder (tests) they live in memory. A damaged file is
+// ignored field by field rather than losing everything.
+
+export interface StateStore {
+  recent(): Promise<RecentSource[]>;
+  addRecent(r: RecentSource, limit: number): Promise<void>;
+  clearRecent(): Promise<number>;
+  settings(): Promise<Settings>;
+  setSettings(patch: Partial<Settings>): Promise<Settings>;
+}
+
+const patchSchema = (ARG_SCHEMAS.setSettings as Extract<Schema, { t: 'object' }>).props.patch!;
+
+export function sanitizeSettings(raw: unknown): Settings {
+  const out: Settings = structuredClone(DEFAULT_SETTINGS);
+  if (!raw || typeof raw !== 'object') return out;
+  const props = (patchSchema as Extract<Schema, { t: 'object' }>).props;
+  for (const [k, s] of Object.entries(props)) {
+    const v = (raw as Record<string, unknown>)[k];
+    if (v !== undefined && checkSchema(s, v) === undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}
+
+function sanitizeRecent(raw: unknown): RecentSource[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.filter(
+    (r): r is RecentSource =>
+      !!r && typeof r === 'object' && typeof r.spec === 'string' && typeof r.label === 'string' && typeof r.kind === 'string' && typeof r.lastOpened === 'string',
+  );
+}
+
+export function createStateStore(dir?: string): StateStore {
+  let recent: RecentSource[] | undefined;
+  let settings: Settings | undefined;
+  const file = (name: string) => (dir ? path.join(dir, name) : undefined);
+
+  async function load(name: string): Promise<unknown> {
+    const f = file(name);
+    if (!f) return undefined;
+    try {
+      return JSON.parse(await fsp.readFile(f, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+  // Write-then-rename so a crash never leaves half a file.
+  async function save(name: string, value: unknown): Promise<void> {
+    const f = file(name);
+    if (!f) return;
+    await fsp.mkdir(path.dirname(f), { recursive: true });
+    const tmp = `${f}.${process.pid}.tmp`;
+    await fsp.writeFile(tmp, JSON.stringify(value, null, 2));
+    await fsp.rename(tmp, f);
+  }
+
+  return {
+    async recent() {
+      recent ??= sanitizeRecent(await load('recent.json'));
+      return recent.map((r) => ({ ...r }));
+    },
+    async addRecent(r, limit) {
+      const list = (await this.recent()).filter((x) => x.spec !== r.spec);
+      recent = [r, ...list].slice(0, limit);
+      await save('recent.json', recent);
+    },
+    async clearRecent() {
+      const n = (await this.recent()).length;
+      recent = [];
+      await save('recent.json', recent);
+      return n;
+    },
+    async settings() {
+      settings ??= sanitizeSettings(await load('settings.json'));
+      return structuredClone(settings);
+    },
+    async setSettings(patch) {
+      settings = sanitizeSettings({ ...(await this.settings()), ...patch });
+      await save('settings.json', settings);
+      return structuredClone(settings);
+    },
+  };
+}

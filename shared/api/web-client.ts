@@ -1,0 +1,86 @@
+import { decodeWire, encodeWire } from './codec.js';
+import {
+  ApiError,
+  METHODS,
+  errorFromUnknown,
+  type Envelope,
+  type EventEnvelope,
+  type EventName,
+  type ExplorerApi,
+  type ExplorerEvents,
+} from './contract.js';
+
+// The web-mode transport: the same ExplorerApi over fetch (POST /api/<method>, JSON body) and one
+// EventSource (/api/events) for events. Authentication is the cookie the server set when the page was
+// opened with its token, so nothing secret lives in this code. Uses only fetch/EventSource globals.
+
+export const WEB_API_PREFIX = '/api/';
+export const WEB_EVENTS_PATH = '/api/events';
+
+interface WebDeps {
+  fetch: typeof fetch;
+  EventSource?: new (url: string, init?: { withCredentials?: boolean }) => {
+    onmessage: ((ev: { data: string }) => void) | null;
+    close(): void;
+  };
+}
+
+export function createWebClient(base = '', deps?: Partial<WebDeps>): ExplorerApi {
+  const g = globalThis as unknown as Partial<WebDeps>;
+  const doFetch = deps?.fetch ?? g.fetch?.bind(globalThis);
+  const ES = deps?.EventSource ?? g.EventSource;
+  if (!doFetch) throw new Error('fetch is not available');
+
+  const listeners = new Map<EventName, Set<(p: unknown) => void>>();
+  let es: InstanceType<NonNullable<WebDeps['EventSource']>> | undefined;
+
+  function ensureEvents(): void {
+    if (es || !ES) return;
+    es = new ES(base + WEB_EVENTS_PATH, { withCredentials: true });
+    es.onmessage = (ev) => {
+      let env: EventEnvelope;
+      try {
+        env = decodeWire(ev.data) as EventEnvelope;
+      } catch {
+        return;
+      }
+      for (const l of listeners.get(env.event) ?? []) l(env.payload);
+    };
+  }
+
+  async function call(method: string, args: unknown): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await doFetch!(base + WEB_API_PREFIX + method, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'content-type': 'application/json' },
+        body: encodeWire(args ?? {}),
+      });
+    } catch (e) {
+      throw new ApiError({ code: 'NETWORK_ERROR', message: `The OCI Explorer server did not answer (${errorFromUnknown(e).message}); is \`oci-explorer serve\` still running?` });
+    }
+    const text = await res.text();
+    let env: Envelope;
+    try {
+      env = decodeWire(text) as Envelope;
+    } catch {
+      throw new ApiError({ code: res.status === 403 ? 'FORBIDDEN' : 'INTERNAL', message: `The server answered ${res.status}: ${text.slice(0, 200)}` });
+    }
+    if (!env.ok) throw new ApiError(env.error);
+    return env.value;
+  }
+
+  const api: Record<string, unknown> = {
+    on<K extends EventName>(event: K, listener: (p: ExplorerEvents[K]) => void) {
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      const l = listener as (p: unknown) => void;
+      set.add(l);
+      ensureEvents();
+      return () => void set.delete(l);
+    },
+  };
+  for (const m of METHODS) api[m] = (args?: unknown) => call(m, args);
+  return api as ExplorerApi;
+}
