@@ -1,0 +1,192 @@
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { Decompress as FzstdDecompress } from 'fzstd';
+import { ExplorerError } from '../errors.js';
+import { createDigester, parseDigest, shortDigest, type Digest } from '../oci/digest.js';
+
+// Layer blobs are decoded by their magic bytes (media types lie: docker-save says "tar" for gzip;
+// eStargz is multi-member gzip, which Node's gunzip reads member after member).
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+export function detectCompression(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  return 'none';
+}
+
+export interface DecodeLimits {
+  /** Refuse more than this many uncompressed bytes (default 64 GiB). */
+  maxBytes?: number;
+  /** Refuse an uncompressed/compressed ratio above this once past `ratioGrace` bytes (default 1000). */
+  maxRatio?: number;
+  /** Uncompressed bytes allowed before the ratio is checked (default 64 MiB). */
+  ratioGrace?: number;
+}
+
+const DEFAULTS: Required<DecodeLimits> = { maxBytes: 64 * 1024 ** 3, maxRatio: 1000, ratioGrace: 64 * 1024 * 1024 };
+
+/** What a decoded layer stream measured, complete once the stream has ended. */
+export interface DecodeStats {
+  compression: Compression;
+  bytesIn: number;
+  bytesOut: number;
+  /** Digest of the uncompressed bytes (the diff_id), set when the stream ends. */
+  diffId?: Digest;
+}
+
+export interface DecodedLayer {
+  /** The uncompressed tar. Errors are ExplorerErrors (LAYER_DECODE_FAILED, DECOMPRESSION_BOMB, DIFFID_MISMATCH, DIGEST_MISMATCH...). */
+  stream: Readable;
+  stats: DecodeStats;
+}
+
+/** Reads at least `n` bytes (or to the end) and puts them back, so detection does not consume data. */
+async function peek(s: Readable, n: number): Promise<Buffer> {
+  const got: Buffer[] = [];
+  let len = 0;
+  for (;;) {
+    const c = s.read() as Buffer | null;
+    if (c) {
+      got.push(c);
+      len += c.length;
+      if (len >= n) break;
+      continue;
+    }
+    if (s.readableEnded || s.destroyed) break;
+    const ended = await new Promise<boolean>((resolve, reject) => {
+      const cleanup = () => {
+        s.off('readable', onReadable);
+        s.off('end', onEnd);
+        s.off('close', onEnd);
+        s.off('error', onError);
+      };
+      const onReadable = () => (cleanup(), resolve(false));
+      const onEnd = () => (cleanup(), resolve(true));
+      const onError = (err: Error) => (cleanup(), reject(err));
+      s.once('readable', onReadable);
+      s.once('end', onEnd);
+      s.once('close', onEnd);
+      s.once('error', onError);
+    });
+    if (ended) break;
+  }
+  const head = Buffer.concat(got);
+  if (head.length) s.unshift(head);
+  return head;
+}
+
+/**
+ * Decompresses a layer blob by its magic bytes, enforces the bomb limits and hashes the
+ * uncompressed stream; when `diffId` is given a mismatch errors the stream at its end.
+ */
+export async function openDecoded(blob: Readable, layerDigest: Digest, opts: { diffId?: Digest; limits?: DecodeLimits } = {}): Promise<DecodedLayer> {
+  const limits = { ...DEFAULTS, ...opts.limits };
+  let head: Buffer;
+  try {
+    head = await peek(blob, 4);
+  } catch (e) {
+    blob.destroy();
+    throw asDecodeError(e, layerDigest, undefined);
+  }
+  const compression = detectCompression(head);
+  const stats: DecodeStats = { compression, bytesIn: 0, bytesOut: 0 };
+  const alg = opts.diffId ? parseDigest(opts.diffId).algorithm : 'sha256';
+  const hash = createDigester(alg);
+  const counter = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      stats.bytesIn += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const dec: Transform =
+    compression === 'gzip' ? zlib.createGunzip({ chunkSize: 256 * 1024 }) : compression === 'zstd' ? zstdTransform() : new Transform({ transform: (c, _e, cb) => cb(null, c) });
+  const meter = new Transform({
+    transform(chunk: Buffer, _e, cb: TransformCallback) {
+      stats.bytesOut += chunk.length;
+      if (stats.bytesOut > limits.maxBytes) return cb(bomb(layerDigest, `more than ${limits.maxBytes} uncompressed bytes`));
+      if (compression !== 'none' && stats.bytesOut > limits.ratioGrace && stats.bytesOut > stats.bytesIn * limits.maxRatio) {
+        return cb(bomb(layerDigest, `an expansion ratio over ${limits.maxRatio}:1`));
+      }
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      stats.diffId = `${alg}:${hash.digest('hex')}`;
+      if (opts.diffId && stats.diffId !== opts.diffId) return cb(diffIdMismatch(opts.diffId, stats.diffId, layerDigest));
+      cb();
+    },
+  });
+  const fail = (e: unknown) => {
+    if (!meter.destroyed) meter.destroy(asDecodeError(e, layerDigest, compression));
+  };
+  blob.on('error', fail);
+  counter.on('error', fail);
+  dec.on('error', fail);
+  meter.on('close', () => {
+    if (!blob.destroyed) blob.destroy();
+    if (!dec.destroyed) dec.destroy();
+  });
+  blob.pipe(counter).pipe(dec).pipe(meter);
+  return { stream: meter, stats };
+}
+
+/** zstd: Node's zlib when it has it (Node >= 22.15 / Electron), else fzstd's streaming decoder. */
+function zstdTransform(): Transform {
+  const native = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+  if (native) return native();
+  let finished = false;
+  const t: Transform = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      try {
+        d.push(chunk);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+    flush(cb) {
+      try {
+        d.push(new Uint8Array(0), true);
+        cb(finished ? null : new Error('unexpected end of zstd data'));
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+  });
+  const d = new FzstdDecompress((data, final) => {
+    if (data.length) t.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+    if (final) finished = true;
+  });
+  return t;
+}
+
+function bomb(layer: Digest, what: string): ExplorerError {
+  return new ExplorerError(
+    'DECOMPRESSION_BOMB',
+    `Layer ${shortDigest(layer)} decompresses to ${what}, so reading it was stopped (a decompression bomb or a corrupt blob). Raise the limit only if you trust the image.`,
+    { digest: layer },
+  );
+}
+
+export function asDecodeError(e: unknown, layer: Digest, compression: Compression | undefined): ExplorerError {
+  if (e instanceof ExplorerError) return e;
+  if (e && typeof e === 'object' && (e as { name?: string }).name === 'AbortError') {
+    return new ExplorerError('CANCELLED', 'Reading the layer was cancelled.', { digest: layer }, { cause: e });
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return new ExplorerError(
+    'LAYER_DECODE_FAILED',
+    `Layer ${shortDigest(layer)} could not be decompressed as ${compression ?? 'data'} (${msg}): the blob is truncated or corrupt; fetch it again.`,
+    { digest: layer },
+    { cause: e },
+  );
+}
+
+export function diffIdMismatch(expected: Digest, actual: Digest, layer?: Digest): ExplorerError {
+  return new ExplorerError(
+    'DIFFID_MISMATCH',
+    `The uncompressed content of layer ${layer ? shortDigest(layer) + ' ' : ''}hashes to ${shortDigest(actual)} but the config's diff_id says ${shortDigest(expected)}: the image is corrupt or was altered; fetch it again.`,
+    { expected, actual, ...(layer ? { digest: layer } : {}) },
+  );
+}
