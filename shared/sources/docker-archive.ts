@@ -50,6 +50,8 @@ export class DockerArchiveSource implements ImageSource {
   private loaded?: Promise<RootEntry[]>;
   private readonly notes: string[] = [];
   private repositories?: Map<string, string[]>;
+  /** LayerSources descriptors whose bytes are not in the archive: digest → the file holding the uncompressed layer. */
+  private readonly foreign = new Map<Digest, { rel: string; diffId: Digest }>();
 
   constructor(
     readonly vfs: Vfs,
@@ -71,9 +73,12 @@ export class DockerArchiveSource implements ImageSource {
     if (b?.bytes) return Readable.from([b.bytes.subarray(opts.start ?? 0, opts.end ?? b.bytes.length)]);
     if (b?.path !== undefined) return this.vfs.createReadStream(b.path, opts);
     if (this.oci) return this.oci.openBlob(desc, opts);
+    const f = this.foreign.get(desc.digest);
     throw new ExplorerError(
       'BLOB_MISSING',
-      desc.urls?.length || desc.mediaType === MT.dockerLayerForeign
+      f
+        ? `Layer ${shortDigest(desc.digest)} is described by LayerSources in manifest.json, but docker save did not include those bytes; the archive holds only its uncompressed content (${f.rel}, diff_id ${shortDigest(f.diffId)}).`
+        : desc.urls?.length || desc.mediaType === MT.dockerLayerForeign
         ? `Layer ${shortDigest(desc.digest)} is a foreign layer: docker save did not include it; it is fetched from ${desc.urls?.[0] ?? 'its registry'} when pulled.`
         : `Blob ${shortDigest(desc.digest)} (${desc.mediaType}) is not in ${this.location}: the archive is incomplete. Save the image again.`,
       { digest: desc.digest },
@@ -201,6 +206,7 @@ export class DockerArchiveSource implements ImageSource {
     if (src && typeof src === 'object' && isDigest((src as Descriptor).digest) && typeof (src as Descriptor).size === 'number' && typeof (src as Descriptor).mediaType === 'string') {
       const d = { ...(src as Descriptor) };
       if (size === d.size && !this.blobs.has(d.digest)) this.blobs.set(d.digest, { size, path: rel });
+      else if (size !== d.size && diffId) this.foreign.set(d.digest, { rel, diffId });
       return d;
     }
     if (size === undefined || magic === undefined) {

@@ -74,7 +74,7 @@ async function openAs(prefix: Prefix | undefined, file: string, spec: string, si
     try {
       vfs = await openTarVfs(file, signal ? { signal } : {});
     } catch (e) {
-      if (isExplorerError(e) && e.code === 'ARCHIVE_INVALID' && e.details?.offset === 0) {
+      if (isExplorerError(e) && e.code === 'ARCHIVE_INVALID' && e.details?.notTar === true) {
         throw new ExplorerError('SOURCE_UNRECOGNISED', `${file} is neither a tar archive nor a folder, so it is not an image. Give an OCI layout folder, an OCI archive (.tar, .tar.gz) or a docker save archive.`, { path: file }, { cause: e });
       }
       throw e;

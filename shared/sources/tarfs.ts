@@ -101,7 +101,12 @@ export class TarVfs implements Vfs {
     let longLink: string | undefined;
     for (;;) {
       if (offset >= this.fileSize) break; // no end-of-archive blocks: tolerated, like GNU tar
-      if (offset + BLOCK > this.fileSize) throw this.truncated('a header', offset);
+      if (offset + BLOCK > this.fileSize) {
+        if (offset === 0) {
+          throw new ExplorerError('ARCHIVE_INVALID', `${this.label} is not a tar archive (it is ${this.fileSize} bytes, shorter than one tar header). Choose a docker save or OCI archive (.tar, .tar.gz) or an OCI layout folder.`, { path: this.label, offset, notTar: true });
+        }
+        throw this.truncated('a header', offset);
+      }
       const h = await this.readAt(fh, offset, BLOCK);
       if (h.every((b) => b === 0)) break; // end-of-archive marker
       checkHeader(h, offset, this.label);
@@ -235,13 +240,6 @@ function isPosixUstar(h: Buffer): boolean {
   return h.toString('latin1', 257, 263) === 'ustar\0';
 }
 
-/** True when the block looks like a tar header of any dialect (ustar/GNU magic or a valid v7 checksum). */
-export function looksLikeTarHeader(h: Buffer): boolean {
-  if (h.length < BLOCK) return false;
-  if (h.toString('latin1', 257, 262) === 'ustar') return true;
-  return checksumOk(h);
-}
-
 function checksumOk(h: Buffer): boolean {
   const stored = parseOctal(h.subarray(148, 156));
   if (stored === undefined) return false;
@@ -257,13 +255,11 @@ function checksumOk(h: Buffer): boolean {
 
 function checkHeader(h: Buffer, offset: number, label: string): void {
   if (checksumOk(h)) return;
-  throw new ExplorerError(
-    'ARCHIVE_INVALID',
-    offset === 0
-      ? `${label} is not a tar archive (its first 512 bytes are not a valid tar header). Choose a docker save or OCI archive (.tar, .tar.gz) or an OCI layout folder.`
-      : `${label} has a damaged tar header at byte ${offset} (checksum mismatch): the archive is corrupt. Copy or save it again.`,
-    { path: label, offset },
-  );
+  // A first block without ustar magic and without a valid checksum: this is not a tar at all.
+  if (offset === 0 && h.toString('latin1', 257, 262) !== 'ustar') {
+    throw new ExplorerError('ARCHIVE_INVALID', `${label} is not a tar archive (its first 512 bytes are not a tar header). Choose a docker save or OCI archive (.tar, .tar.gz) or an OCI layout folder.`, { path: label, offset, notTar: true });
+  }
+  throw new ExplorerError('ARCHIVE_INVALID', `${label} has a damaged tar header at byte ${offset} (checksum mismatch): the archive is corrupt. Copy or save it again.`, { path: label, offset });
 }
 
 function parseOctal(b: Uint8Array): number | undefined {
