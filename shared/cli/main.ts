@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toExplorerError, type ExplorerError } from '../errors.js';
+import { processIO, type CliIO } from './io.js';
+import { COMMANDS } from './registry.js';
+
+// `oci-explorer <command> …`: dispatch to cli/commands/<name>.ts through the registry. Errors become
+// one stderr line (the ExplorerError sentence) and a non-zero exit: 2 for usage, 1 otherwise.
+
+export function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'Usage: oci-explorer <command> [options]',
+    '',
+    'Look inside container images: OCI layout folders, OCI archives and docker save archives.',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `oci-explorer <command> --help` for the options of a command.',
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.stderr(usage());
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    const sub = name === 'help' ? rest[0] : undefined;
+    const cmd = sub ? COMMANDS.find((c) => c.name === sub) : undefined;
+    if (cmd) return main([cmd.name, '--help'], io);
+    io.stdout(usage());
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.stderr(`oci-explorer: unknown command "${name}".\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    const err = toExplorerError(e);
+    io.stderr(`oci-explorer ${cmd.name}: ${oneLine(err)}\n`);
+    return err.code === 'INVALID_ARGUMENT' || err.code === 'PLATFORM_INVALID' ? 2 : 1;
+  }
+}
+
+function oneLine(err: ExplorerError): string {
+  return err.message.replace(/\s*\n\s*/g, ' ');
+}
+
+/** True when this file is the program being run (`tsx shared/cli/main.ts …`, i.e. `npm run cli`). */
+function isEntry(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  const self = fileURLToPath(import.meta.url);
+  const a = path.resolve(entry);
+  return a === self || a === self.replace(/\.ts$/, '') || a.replace(/\.[cm]?[jt]s$/, '') === self.replace(/\.ts$/, '');
+}
+
+if (isEntry()) {
+  process.exitCode = await main(process.argv.slice(2), processIO());
+}

@@ -1,0 +1,15 @@
+import type { CliIO } from './io.js';
+
+// The CLI's commands. Adding one = a file in cli/commands/ exporting `run<Name>(argv, io)` plus one
+// line here. Imports are lazy so `oci-explorer inspect` does not load the layer engine or the server.
+
+export interface CliCommand {
+  name: string;
+  /** One line for `oci-explorer --help`. */
+  summary: string;
+  run: (argv: string[], io: CliIO) => Promise<number>;
+}
+
+export const COMMANDS: CliCommand[] = [
+  { name: 'inspect', summary: 'print the descriptor graph of an image source (--json for JSON)', run: async (a, io) => (await import('./commands/inspect.js')).runInspect(a, io) },
+];
