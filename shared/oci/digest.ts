@@ -14,16 +14,27 @@ export interface ParsedDigest {
   hex: string;
 }
 
-/** Returns a reason string when `d` is not a digest we can verify, else undefined. */
+/** The digest grammar of descriptor.md (any algorithm, registered or not). */
+export const DIGEST_GRAMMAR = GRAMMAR;
+
+/**
+ * Returns a reason when `d` is not a digest we can verify, else undefined. Reasons are sentences
+ * starting with "digest", so callers can name the field instead (e.g. "diff_ids[0] must be…").
+ */
 export function digestProblem(d: unknown): string | undefined {
   if (typeof d !== 'string') return 'digest must be a string';
-  if (!GRAMMAR.test(d)) return `"${d}" is not a digest of the form algorithm:hex`;
+  if (!GRAMMAR.test(d)) return `digest must have the form algorithm:encoded, e.g. sha256: followed by 64 lowercase hex characters ("${d}" does not)`;
   const [alg, enc] = d.split(':', 2) as [string, string];
-  if (alg !== 'sha256' && alg !== 'sha512') return `digest algorithm "${alg}" is not supported (sha256, sha512)`;
+  if (alg !== 'sha256' && alg !== 'sha512') return `digest algorithm "${alg}" is not supported (only sha256 and sha512 can be verified)`;
   if (!/^[a-f0-9]+$/.test(enc) || enc.length !== HEX_LEN[alg]) {
-    return `${alg} digest must be ${HEX_LEN[alg]} lowercase hex characters`;
+    return `digest must be ${alg}: followed by ${HEX_LEN[alg]} lowercase hex characters`;
   }
   return undefined;
+}
+
+/** Algorithms whose encoding image-spec fixes (descriptor.md "Registered algorithms"). */
+export function isRegisteredAlgorithm(alg: string): alg is DigestAlgorithm {
+  return alg === 'sha256' || alg === 'sha512';
 }
 
 export function isDigest(d: unknown): d is Digest {
