@@ -192,7 +192,7 @@ describe('TarVfs: hand-made headers', () => {
 
   it('a first block with ustar magic but a bad checksum is a damaged tar, not "not a tar"', async () => {
     const bad = header({ name: 'first', size: 0 });
-    bad[1] ^= 1;
+    bad[1] = (bad[1] ?? 0) ^ 1;
     const e = await errorOf(TarVfs.open(write('badfirst.tar', bad, EOF)));
     expect(e.code).toBe('ARCHIVE_INVALID');
     expect(e.message).toMatch(/damaged tar header at byte 0/);
