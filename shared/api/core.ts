@@ -1,3 +1,5 @@
+import { buildGraph } from '../graph/build.js';
+import { listImages, selectImage } from '../graph/select.js';
 import type { ImageEntry, ImageGraph } from '../graph/types.js';
 import { openSource, type OpenedSource } from '../sources/open.js';
 import type { ImageSource } from '../sources/types.js';
@@ -49,5 +51,16 @@ export interface Core {
 
 /** The real core, with whatever has landed so far. */
 export function defaultCore(): Core {
-  return { openSource };
+  return {
+    openSource,
+    buildGraph: (source, opts) => buildGraph(source, opts.signal ? { signal: opts.signal } : {}),
+    listImages,
+    selectImage: (graph, want) => {
+      const choice: { digest?: string; platform?: string; tag?: string } = {};
+      if (want.manifest) choice.digest = want.manifest;
+      if (want.platform) choice.platform = want.platform;
+      if (want.tag) choice.tag = want.tag;
+      return selectImage(graph, choice);
+    },
+  };
 }

@@ -164,6 +164,23 @@ describe('sources, recent, settings', () => {
     expect(await t.dispatch('cancel', { opId: 'op-1' })).toEqual({ ok: true, value: { cancelled: false } });
   });
 
+  it('serves the graph and a descriptor\'s raw bytes, read independently from the layout', async () => {
+    const t = table();
+    const h = ((await t.dispatch('openDemo', {})) as { value: { id: string } }).value;
+    const g = (await t.dispatch('getGraph', { sourceId: h.id })) as { ok: true; value: { nodes: { digest: string; kind: string }[] } };
+    const index = JSON.parse(await readFile(path.join(DEMO, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const inner = index.manifests[0]!.digest;
+    expect(g.value.nodes.map((n) => n.digest)).toContain(inner);
+    const blob = (await t.dispatch('getBlob', { sourceId: h.id, digest: inner })) as { ok: true; value: { encoding: string; data: string; verify: string; truncated: boolean } };
+    const onDisk = await readFile(path.join(DEMO, 'blobs/sha256', inner.slice(7)), 'utf8');
+    expect(blob.value).toMatchObject({ encoding: 'utf8', data: onDisk, verify: 'verified', truncated: false });
+    const cut = (await t.dispatch('getBlob', { sourceId: h.id, digest: inner, maxBytes: 10 })) as { ok: true; value: { data: string; truncated: boolean } };
+    expect(cut.value).toMatchObject({ truncated: true, data: onDisk.slice(0, 10) });
+    expect(err(await t.dispatch('getBlob', { sourceId: h.id, digest: 'sha256:' + '0'.repeat(64) })).code).toBe('BLOB_MISSING');
+    const images = (await t.dispatch('listImages', { sourceId: h.id })) as { value: { platform: { architecture: string } }[] };
+    expect(images.value.map((i) => i.platform.architecture).sort()).toEqual(['amd64', 'arm64']);
+  });
+
   it('reports version and capabilities', async () => {
     const v = (await table().dispatch('version', {})) as { value: { api: number; capabilities: Record<string, unknown> } };
     expect(v.value.api).toBe(1);
