@@ -1,0 +1,115 @@
+import { MergedTree, type MergedEntry } from './merge.js';
+import type { LayerIndex } from './tarindex.js';
+
+// Layer diffs as dive models them: a comparison is keyed by (bottom range, top range); the lower
+// tree is the bottom stack, the upper tree is the bottom stack with the top range applied.
+// "this layer" i = ([0..i-1], [i]); "aggregated" i = ([0], [1..i]).
+
+export type DiffStatus = 'added' | 'modified' | 'removed' | 'unchanged';
+export type Change = 'type' | 'content' | 'mode' | 'uid' | 'gid' | 'linkname';
+
+export interface DiffEntry {
+  path: string;
+  status: DiffStatus;
+  changes?: Change[];
+  before?: MergedEntry;
+  after?: MergedEntry;
+  /** after.size - before.size (files; 0 for others). */
+  sizeDelta: number;
+  /** For removed paths: the layer that removed them. */
+  removedBy?: number;
+}
+
+export interface DiffSummary {
+  added: number;
+  modified: number;
+  removed: number;
+  unchanged: number;
+  addedBytes: number;
+  removedBytes: number;
+  /** Net size change of modified files. */
+  modifiedBytes: number;
+}
+
+export function compareEntries(a: MergedEntry, b: MergedEntry): Change[] {
+  const c: Change[] = [];
+  if (a.type !== b.type) c.push('type');
+  else if (a.type === 'file' || a.type === 'hardlink') {
+    if (a.size !== b.size || a.hash !== b.hash) c.push('content');
+  }
+  if (a.mode !== b.mode) c.push('mode');
+  if (a.uid !== b.uid) c.push('uid');
+  if (a.gid !== b.gid) c.push('gid');
+  if ((a.linkname ?? '') !== (b.linkname ?? '') && a.type === b.type) c.push('linkname');
+  return c;
+}
+
+/** Compares two merged trees path by path (union of both), depth first, sorted. */
+export function diffTrees(lower: MergedTree, upper: MergedTree, opts: { includeUnchanged?: boolean } = {}): { entries: DiffEntry[]; summary: DiffSummary } {
+  const summary: DiffSummary = { added: 0, modified: 0, removed: 0, unchanged: 0, addedBytes: 0, removedBytes: 0, modifiedBytes: 0 };
+  const entries: DiffEntry[] = [];
+  const seen = new Set<string>();
+  for (const p of upper.walk()) {
+    seen.add(p);
+    const after = upper.get(p)!;
+    const before = lower.get(p);
+    if (!before) {
+      summary.added++;
+      summary.addedBytes += after.type === 'file' ? after.size : 0;
+      entries.push({ path: p, status: 'added', after, sizeDelta: after.type === 'file' ? after.size : 0 });
+      continue;
+    }
+    const changes = compareEntries(before, after);
+    if (changes.length) {
+      const d = after.size - before.size;
+      summary.modified++;
+      summary.modifiedBytes += d;
+      entries.push({ path: p, status: 'modified', changes, before, after, sizeDelta: d });
+    } else {
+      summary.unchanged++;
+      if (opts.includeUnchanged) entries.push({ path: p, status: 'unchanged', before, after, sizeDelta: 0 });
+    }
+  }
+  for (const p of lower.walk()) {
+    if (seen.has(p)) continue;
+    const before = lower.get(p)!;
+    summary.removed++;
+    const bytes = before.type === 'file' ? before.size : 0;
+    summary.removedBytes += bytes;
+    const e: DiffEntry = { path: p, status: 'removed', before, sizeDelta: -bytes };
+    const by = upper.removed.get(p);
+    if (by !== undefined) e.removedBy = by;
+    entries.push(e);
+  }
+  entries.sort((x, y) => comparePaths(x.path, y.path));
+  return { entries, summary };
+}
+
+/** Path order of a tree view: component by component. */
+export function comparePaths(a: string, b: string): number {
+  const pa = a.split('/');
+  const pb = b.split('/');
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    if (pa[i] !== pb[i]) return pa[i]! < pb[i]! ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a + 1) }, (_, k) => a + k);
+
+/** Diff of (bottom range, top range), both inclusive. */
+export function diffRanges(indexes: (LayerIndex | undefined)[], bottom: [number, number], top: [number, number], opts?: { includeUnchanged?: boolean }) {
+  const lower = new MergedTree(indexes, range(bottom[0], bottom[1]));
+  const upper = new MergedTree(indexes, [...range(bottom[0], bottom[1]), ...range(top[0], top[1])]);
+  return diffTrees(lower, upper, opts);
+}
+
+/** dive's "this layer": what layer i changed on top of 0..i-1. */
+export function diffLayer(indexes: (LayerIndex | undefined)[], i: number, opts?: { includeUnchanged?: boolean }) {
+  return diffRanges(indexes, [0, i - 1], [i, i], opts);
+}
+
+/** dive's "aggregated": everything layers 1..i changed on top of layer 0. */
+export function diffAggregated(indexes: (LayerIndex | undefined)[], i: number, opts?: { includeUnchanged?: boolean }) {
+  return diffRanges(indexes, [0, 0], [1, i], opts);
+}

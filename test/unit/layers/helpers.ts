@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import tarStream from 'tar-stream';
+import { indexLayerStream } from '../../../shared/layers/indexer.js';
+import type { LayerIndex } from '../../../shared/layers/tarindex.js';
+import { digestOf } from '../../../shared/oci/digest.js';
+
+/** Members of a (docker-save) tar read with tar-stream, independent of our own tar scanner. */
+export async function tarMembers(file: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const ex = tarStream.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (h, stream, next) => {
+      const parts: Buffer[] = [];
+      stream.on('data', (c: Buffer) => parts.push(c));
+      stream.on('end', () => {
+        out.set(h.name.replace(/^\.\//, ''), Buffer.concat(parts));
+        next();
+      });
+    });
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+  });
+  Readable.from([readFileSync(file)]).pipe(ex);
+  await done;
+  return out;
+}
+
+/** The layer blobs of a legacy docker-save archive, bottom first (from manifest.json). */
+export async function dockerSaveLayers(file: string): Promise<Buffer[]> {
+  const m = await tarMembers(file);
+  const manifest = JSON.parse(m.get('manifest.json')!.toString()) as { Layers: string[] }[];
+  return manifest[0]!.Layers.map((l) => m.get(l)!);
+}
+
+export async function indexBuffer(buf: Buffer, diffId?: string): Promise<LayerIndex> {
+  return indexLayerStream(Readable.from([buf]), { digest: digestOf(buf), compressedSize: buf.length, ...(diffId ? { diffId } : {}) });
+}
+
+/** Builds a tar from simple entry specs with tar-stream (the independent writer). */
+export async function makeTar(entries: { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo' | 'character-device'; content?: string | Buffer; linkname?: string; mode?: number; uid?: number; gid?: number; pax?: Record<string, string> }[]): Promise<Buffer> {
+  const pack = tarStream.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: Buffer) => chunks.push(c));
+  const end = new Promise<void>((r) => pack.on('end', () => r()));
+  for (const e of entries) {
+    const content = typeof e.content === 'string' ? Buffer.from(e.content) : e.content;
+    const header: tarStream.Headers = { name: e.name, type: e.type ?? 'file', mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: new Date(1_600_000_000_000) };
+    if (e.linkname !== undefined) header.linkname = e.linkname;
+    if (e.pax) header.pax = e.pax;
+    await new Promise<void>((resolve, reject) => pack.entry(header, content ?? (e.type === 'file' || !e.type ? Buffer.alloc(0) : undefined), (err) => (err ? reject(err) : resolve())));
+  }
+  pack.finalize();
+  await end;
+  return Buffer.concat(chunks);
+}
