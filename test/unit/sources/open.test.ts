@@ -7,7 +7,7 @@ import type { Descriptor, Index, Manifest } from '../../../shared/oci/types.js';
 import { DockerArchiveSource } from '../../../shared/sources/docker-archive.js';
 import { OciLayoutSource } from '../../../shared/sources/oci-layout.js';
 import { openSource } from '../../../shared/sources/open.js';
-import { TarVfs } from '../../../shared/sources/tarfs.js';
+import type { TarVfs } from '../../../shared/sources/tarfs.js';
 import type { ImageSource } from '../../../shared/sources/types.js';
 import { openVerified, readVerified } from '../../../shared/sources/verify.js';
 import { fx, noSharedFixtures } from '../../helpers/fixtures.js';
