@@ -182,14 +182,18 @@ class Builder {
   private async statLayer(node: GraphNode, desc: Descriptor): Promise<void> {
     const stored = await this.source.statBlob(desc.digest);
     if (stored === undefined) {
+      // The source knows why (foreign layer, LayerSources without bytes…): opening fails fast without reading.
+      const why = await this.source.openBlob(desc, this.signal ? { signal: this.signal } : {}).then(
+        (s) => {
+          s.destroy();
+          return undefined;
+        },
+        (e: unknown) => toExplorerError(e),
+      );
+      if (!why) return; // served although not stat-able: still pending
+      if (why.code === 'CANCELLED') throw why;
       node.verify = 'missing';
-      const foreign = (desc.urls?.length ?? 0) > 0 || desc.mediaType === MT.dockerLayerForeign;
-      this.problem(node, {
-        code: 'BLOB_MISSING',
-        message: foreign
-          ? `Foreign layer ${shortDigest(desc.digest)} is not in the source; it is fetched from its URLs when needed.`
-          : `Layer ${shortDigest(desc.digest)} is missing from the source: its files cannot be shown. Copy the image again with all blobs.`,
-      });
+      this.problem(node, { code: 'BLOB_MISSING', message: why.code === 'BLOB_MISSING' ? why.message : `Layer ${shortDigest(desc.digest)} is missing from the source: ${why.message}` });
     } else if (desc.size >= 0 && stored !== desc.size) {
       node.verify = 'failed';
       this.problem(node, { code: 'SIZE_MISMATCH', message: `Layer ${shortDigest(desc.digest)} is ${stored} bytes on disk but its descriptor says ${desc.size}: the image is corrupt or was altered; fetch it again.` });
