@@ -109,8 +109,8 @@ describe.skipIf(noSharedFixtures)('graph over every OCI layout fixture', () => {
     const p = fx('ggcr/pkg/v1/layout/testdata/test_index_media_type');
     const facts = layoutFacts(readerFor(p));
     const g = await graphOf(p);
-    const [[d, { doc }]] = [...facts.docs] as [[string, { doc: Record<string, unknown> }]];
-    expect((doc.config as { mediaType: string }).mediaType).toBe('application/vnd.cncf.helm.config.v1+json');
+    const [d, { doc }] = [...facts.docs][0]!;
+    expect((doc!.config as { mediaType: string }).mediaType).toBe('application/vnd.cncf.helm.config.v1+json');
     expect(node(g, d).kind).toBe('artifact');
     expect(listImages(g)).toEqual([]);
   });
