@@ -21,11 +21,17 @@ const ARCH_ALIASES: Record<string, [string, string | undefined]> = {
   i686: ['386', undefined],
 };
 
-/** Normalise aliases (x86_64→amd64, aarch64/arm64/v8→arm64, armhf→arm/v7, armel→arm/v6). */
+const OS_ALIASES: Record<string, string> = { macos: 'darwin' };
+
+// Platforms arrive from untrusted JSON: a number where a string belongs must not crash the reader.
+const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+
+/** Normalise aliases (x86_64→amd64, aarch64/arm64/v8→arm64, armhf→arm/v7, armel→arm/v6, macos→darwin). */
 export function normalizePlatform(p: Platform): Platform {
-  const os = p.os.toLowerCase();
-  let architecture = p.architecture.toLowerCase();
-  let variant = p.variant?.toLowerCase() || undefined;
+  const rawOs = text(p.os).toLowerCase();
+  const os = OS_ALIASES[rawOs] ?? rawOs;
+  let architecture = text(p.architecture).toLowerCase();
+  let variant = text(p.variant).toLowerCase() || undefined;
   const alias = ARCH_ALIASES[architecture];
   if (alias) {
     architecture = alias[0];
