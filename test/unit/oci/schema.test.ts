@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { guessDocType, validateDocument, type DocType, type SchemaViolation } from '../../../shared/oci/schema.js';
 import { fx, noSharedFixtures } from '../../helpers/fixtures.js';
@@ -381,4 +382,52 @@ describe.skipIf(noSharedFixtures)('OCI layouts from ggcr and notation', () => {
       if (existsSync(path.join(dir, 'blobs'))) expect(checked).toBeGreaterThan(0);
     });
   }
+});
+
+/** Small entries of a tar, read with tar-stream (independent of our own TarVfs). */
+async function tarEntries(file: string): Promise<Map<string, Buffer>> {
+  const extract = tar.extract();
+  createReadStream(file).pipe(extract);
+  const out = new Map<string, Buffer>();
+  for await (const entry of extract) {
+    const chunks: Buffer[] = [];
+    for await (const c of entry) chunks.push(c as Buffer);
+    if (entry.header.type === 'file' && (entry.header.size ?? 0) < 1 << 20) out.set(entry.header.name, Buffer.concat(chunks));
+  }
+  return out;
+}
+
+describe.skipIf(noSharedFixtures)('OCI tarballs (dive) and the Docker 25 save (ggcr)', () => {
+  for (const name of ['gzip', 'estargz', 'uncompressed', 'zstd']) {
+    it(`dive test-oci-${name}-image.tar: oci-layout, index.json, manifest and config validate`, async () => {
+      const files = await tarEntries(fx(`dive/.data/test-oci-${name}-image.tar`));
+      const json = (n: string): Record<string, unknown> => JSON.parse(files.get(n)!.toString('utf8'));
+      expect(validateDocument(json('oci-layout'), 'layout')).toEqual([]);
+      const idx = json('index.json') as { manifests: { mediaType: string; digest: string }[] };
+      expect(validateDocument(idx, 'index')).toEqual([]);
+      expect(idx.manifests).toHaveLength(1);
+      const blob = (d: string): Record<string, unknown> => json(`blobs/${d.replace(':', '/')}`);
+      const m = blob(idx.manifests[0]!.digest) as { config: { digest: string } };
+      expect(validateDocument(m, 'manifest')).toEqual([]);
+      expect(validateDocument(blob(m.config.digest), 'config')).toEqual([]);
+    });
+  }
+
+  it('hello-world-v25.tar: "manifests": null is accepted; its manifest and config validate', async () => {
+    const files = await tarEntries(fx('ggcr/pkg/v1/tarball/testdata/hello-world-v25.tar'));
+    const json = (n: string): Record<string, unknown> => JSON.parse(files.get(n)!.toString('utf8'));
+    const idx = json('index.json');
+    expect(idx.manifests).toBeNull();
+    expect(validateDocument(idx, 'index')).toEqual([]);
+    expect(validateDocument(json('oci-layout'), 'layout')).toEqual([]);
+    const [entry] = JSON.parse(files.get('manifest.json')!.toString('utf8')) as { Config: string }[];
+    expect(validateDocument(json(entry!.Config), 'config')).toEqual([]);
+    const manifestBlob = 'blobs/sha256/411caf340c828657e915a83ed561a79d2b8150dabad4dc079d881cbfe6f86afe';
+    expect(json(manifestBlob).mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(validateDocument(json(manifestBlob), 'manifest')).toEqual([]);
+    // The legacy v1 image JSON Docker also writes is not an image config: it has no rootfs.
+    const legacy = json('blobs/sha256/ac09ed77c1b58dc3f93528f17515cb1c5487fa8f304ba2ed54d0f14686f1136e');
+    expect(legacy.rootfs).toBeUndefined();
+    expect(validateDocument(legacy, 'config')).toEqual([{ path: '/rootfs', message: 'rootfs is required' }]);
+  });
 });
