@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fsp, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -170,11 +170,16 @@ export class TarVfs implements Vfs {
     let name = normalizeRel(rel);
     for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
       const e = this.entries.get(name);
-      if (!e) return undefined;
+      if (!e) {
+        // Maybe a folder on the way is a symlink (a -> b, then a/file).
+        const via = this.throughParentLink(name);
+        if (via === undefined) return undefined;
+        name = via;
+        continue;
+      }
       if (e.type === 'file') return e;
       if (e.type === 'symlink' && e.linkname !== undefined) {
-        const dir = path.posix.dirname(name);
-        name = e.linkname.startsWith('/') ? normalizeRel(e.linkname) : normalizeRel(`${dir === '.' ? '' : dir}/${e.linkname}`);
+        name = linkTarget(name, e.linkname);
         continue;
       }
       if (e.type === 'hardlink' && e.linkname !== undefined) {
@@ -184,6 +189,17 @@ export class TarVfs implements Vfs {
       return undefined;
     }
     return undefined; // a link loop
+  }
+
+  /** `name` with its first symlinked parent folder replaced by the link target, or undefined. */
+  private throughParentLink(name: string): string | undefined {
+    const segs = name.split('/');
+    for (let i = 1; i < segs.length; i++) {
+      const head = segs.slice(0, i).join('/');
+      const e = this.entries.get(head);
+      if (e?.type === 'symlink' && e.linkname !== undefined) return normalizeRel(`${linkTarget(head, e.linkname)}/${segs.slice(i).join('/')}`);
+    }
+    return undefined;
   }
 
   async stat(rel: string): Promise<number | undefined> {
@@ -227,8 +243,18 @@ export class TarVfs implements Vfs {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.opts.cleanup) await fsp.rm(this.opts.cleanup, { recursive: true, force: true });
+    if (this.opts.cleanup) {
+      liveTempDirs.delete(this.opts.cleanup);
+      await fsp.rm(this.opts.cleanup, { recursive: true, force: true });
+    }
   }
+}
+
+/** A symlink's target as an archive path: relative to the link's folder, absolute ones from the archive root. */
+function linkTarget(linkPath: string, linkname: string): string {
+  if (linkname.startsWith('/')) return normalizeRel(linkname);
+  const dir = path.posix.dirname(linkPath);
+  return normalizeRel(`${dir === '.' ? '' : dir}/${linkname}`);
 }
 
 function cString(b: Uint8Array): string {
@@ -369,11 +395,13 @@ export async function openTarVfs(file: string, opts: { signal?: AbortSignal } = 
   const kind = st.isFile() ? await sniffCompression(file) : 'none';
   if (kind === 'none') return TarVfs.open(file);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'oci-explorer-'));
+  trackTempDir(dir);
   const out = path.join(dir, 'archive.tar');
   try {
     const decomp = kind === 'gzip' ? zlib.createGunzip() : await zstdDecompressor();
     await pipeline(createReadStream(file), decomp, createWriteStream(out), opts.signal ? { signal: opts.signal } : {});
   } catch (e) {
+    liveTempDirs.delete(dir);
     await fsp.rm(dir, { recursive: true, force: true });
     if ((e as { name?: string }).name === 'AbortError') throw new ExplorerError('CANCELLED', 'Opening the archive was cancelled.', undefined, { cause: e });
     throw new ExplorerError('ARCHIVE_INVALID', `${file} looks ${kind}-compressed but could not be decompressed (${(e as Error).message}): the file is damaged or truncated. Copy it again.`, { path: file }, { cause: e });
@@ -381,7 +409,20 @@ export async function openTarVfs(file: string, opts: { signal?: AbortSignal } = 
   try {
     return await TarVfs.open(out, { label: file, cleanup: dir });
   } catch (e) {
+    liveTempDirs.delete(dir);
     await fsp.rm(dir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** Decompressed copies not yet closed: removed when the process exits, so a crash-free exit leaves no litter. */
+const liveTempDirs = new Set<string>();
+let exitHook = false;
+function trackTempDir(dir: string): void {
+  liveTempDirs.add(dir);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const d of liveTempDirs) rmSync(d, { recursive: true, force: true });
+  });
 }

@@ -1,6 +1,6 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { ExplorerError } from '../errors.js';
 
 // Read-only file access shared by the folder and archive backends, so an OCI layout is read by one
@@ -76,7 +76,8 @@ export class DirVfs implements Vfs {
     if (opts.start !== undefined) o.start = opts.start;
     if (opts.end !== undefined) o.end = opts.end - 1; // fs streams take an inclusive end
     if (opts.signal) o.signal = opts.signal;
-    if (o.end !== undefined && o.end < (o.start ?? 0)) return createReadStream(p, { start: 0, end: -1 });
+    // An empty range: fs streams reject end < start (end: -1 throws), so answer with an empty stream.
+    if (o.end !== undefined && o.end < (o.start ?? 0)) return Readable.from([]);
     return createReadStream(p, o);
   }
 

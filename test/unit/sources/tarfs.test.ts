@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, promises as fsp, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isExplorerError } from '../../../shared/errors.js';
@@ -174,6 +174,15 @@ describe('TarVfs: hand-made headers', () => {
     await vfs.close();
   });
 
+  it('a path through a symlinked folder resolves (a -> real, a/f)', async () => {
+    const f = write('dirlink.tar', entry('real/f', 'through'), header({ name: 'a', type: '2', linkname: 'real' }), header({ name: 'b/c', type: '2', linkname: '../a' }), EOF);
+    const vfs = await TarVfs.open(f);
+    expect((await vfs.readFile('a/f')).toString()).toBe('through');
+    expect((await vfs.readFile('b/c/f')).toString()).toBe('through');
+    expect(await vfs.stat('a/missing')).toBeUndefined();
+    await vfs.close();
+  });
+
   it('a symlink cannot escape the archive root', async () => {
     const f = write('escape.tar', entry('etc/passwd', 'inside'), header({ name: 'x/l', type: '2', linkname: '../../../../etc/passwd' }), EOF);
     const vfs = await TarVfs.open(f);
@@ -293,7 +302,18 @@ describe.skipIf(noSharedFixtures)('openTarVfs: compressed outer archives', () =>
   it('a truncated gzip archive → ARCHIVE_INVALID, and no temp file is left', async () => {
     const gz = path.join(tmp.dir, 'cut.tar.gz');
     writeFileSync(gz, runBytes('gzip', ['-c', oci]).subarray(0, 600));
-    const e = await errorOf(openTarVfs(gz));
+    const scratch = path.join(tmp.dir, 'scratch');
+    mkdirSync(scratch);
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = scratch; // os.tmpdir() follows it: the temp copy would land here
+    let e: { code: string; message: string };
+    try {
+      e = await errorOf(openTarVfs(gz));
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    expect(readdirSync(scratch)).toEqual([]);
     expect(e.code).toBe('ARCHIVE_INVALID');
     expect(e.message).toMatch(/could not be decompressed/);
   });
