@@ -131,7 +131,12 @@ export function validateDocument(doc: unknown, type: DocType): SchemaViolation[]
   let key: SchemaKey = type;
   if (type === 'manifest' && mt === MT.dockerManifest) key = 'dockerManifest';
   if (type === 'index' && mt === MT.dockerList) key = 'dockerList';
-  const validate = validators()[key];
+  const validate = validators()[key] as ValidateFunction | undefined;
+  if (!validate) {
+    // Reachable only from untyped callers (IPC, web mode): say so instead of crashing.
+    out.add('', `"${String(type)}" is not a document type; use one of index, manifest, config, descriptor, layout`);
+    return out.list;
+  }
   if (!validate(doc)) for (const e of validate.errors ?? []) {
     const v = fromAjv(e);
     out.add(v.path, v.message);

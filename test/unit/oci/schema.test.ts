@@ -266,6 +266,10 @@ describe('spec rules beyond the schema', () => {
     }
   });
 
+  it('an unknown document type from an untyped caller is a violation, not a crash', () => {
+    expect(only(validateDocument({}, 'blob' as DocType)).message).toMatch(/"blob" is not a document type/);
+  });
+
   it('layout: imageLayoutVersion must be "1.0.0"', () => {
     expect(only(validateDocument({ imageLayoutVersion: '2.0.0' }, 'layout')).path).toBe('/imageLayoutVersion');
     expect(only(validateDocument({}, 'layout'))).toEqual({ path: '/imageLayoutVersion', message: 'imageLayoutVersion is required' });
