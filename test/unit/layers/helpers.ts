@@ -12,7 +12,7 @@ export async function tarMembers(file: string): Promise<Map<string, Buffer>> {
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (h, stream, next) => {
       const parts: Buffer[] = [];
-      stream.on('data', (c: Buffer) => parts.push(c));
+      stream.on('data', (c: unknown) => void parts.push(c as Buffer));
       stream.on('end', () => {
         out.set(h.name.replace(/^\.\//, ''), Buffer.concat(parts));
         next();
@@ -41,14 +41,14 @@ export async function indexBuffer(buf: Buffer, diffId?: string): Promise<LayerIn
 export async function makeTar(entries: { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo' | 'character-device'; content?: string | Buffer; linkname?: string; mode?: number; uid?: number; gid?: number; pax?: Record<string, string> }[]): Promise<Buffer> {
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
+  pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
   const end = new Promise<void>((r) => pack.on('end', () => r()));
   for (const e of entries) {
     const content = typeof e.content === 'string' ? Buffer.from(e.content) : e.content;
-    const header: tarStream.Headers = { name: e.name, type: e.type ?? 'file', mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: new Date(1_600_000_000_000) };
+    const header: Partial<tarStream.Header> & { name: string } = { name: e.name, type: e.type ?? 'file', mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: new Date(1_600_000_000_000) };
     if (e.linkname !== undefined) header.linkname = e.linkname;
     if (e.pax) header.pax = e.pax;
-    await new Promise<void>((resolve, reject) => pack.entry(header, content ?? (e.type === 'file' || !e.type ? Buffer.alloc(0) : undefined), (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => pack.entry(header as tarStream.Header, content ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
   }
   pack.finalize();
   await end;

@@ -1,0 +1,340 @@
+import { EventEmitter } from 'node:events';
+import { createReadStream, existsSync, promises as fsp } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { ExplorerError, toExplorerError, type Problem } from '../errors.js';
+import { shortDigest, type Digest } from '../oci/digest.js';
+import type { Descriptor, ImageConfig, Manifest } from '../oci/types.js';
+import type { ImageEntry } from '../graph/types.js';
+import type { ImageSource } from '../sources/types.js';
+import { MAX_CONFIG_BYTES, openVerified, readVerified } from '../sources/verify.js';
+import { openDecoded, type DecodeLimits } from './decode.js';
+import { diffLayer, diffAggregated, diffRanges, diffTrees } from './diff.js';
+import { efficiency, type EfficiencyResult } from './efficiency.js';
+import { extractTree, type ExtractOptions, type ExtractResult } from './extract.js';
+import { indexLayerStream, isPersistable } from './indexer.js';
+import { MergedTree } from './merge.js';
+import { normalizeEntryPath } from './paths.js';
+import { openLayerRange } from './read.js';
+import { IndexStore } from './store.js';
+import type { LayerIndex } from './tarindex.js';
+import type { LayerProgress } from './types.js';
+import { IndexWorkerPool } from './workers.js';
+
+// The API the CLI and the UI call: open an image's layers, index them (cache first, then workers
+// in parallel), then merged views, diffs, efficiency, file reads and extraction.
+
+export type LayerState = 'pending' | 'indexing' | 'ready' | 'failed';
+
+export interface LayerInfo {
+  index: number;
+  descriptor: Descriptor;
+  diffId?: Digest;
+  state: LayerState;
+  problems: Problem[];
+  entries: number;
+  fromCache?: boolean;
+}
+
+export interface LayerEngineOptions {
+  /** Index cache folder (default per platform, or OCI_EXPLORER_CACHE). */
+  cacheDir?: string;
+  /** Worker threads for indexing; 0 = index in this thread. Default: CPU count. */
+  workers?: number;
+  limits?: DecodeLimits;
+  /** Keep an uncompressed copy of compressed layers at least this big (bytes) for fast reads. Default 16 MiB; Infinity = never. */
+  contentCacheMin?: number;
+}
+
+export class ImageLayers extends EventEmitter {
+  readonly layers: LayerInfo[];
+  readonly indexes: (LayerIndex | undefined)[];
+  private readonly store: IndexStore;
+  private readonly merged = new Map<string, MergedTree>();
+
+  constructor(
+    readonly source: ImageSource,
+    descriptors: Descriptor[],
+    diffIds: (Digest | undefined)[],
+    private readonly opts: LayerEngineOptions = {},
+  ) {
+    super();
+    this.store = new IndexStore(opts.cacheDir);
+    this.layers = descriptors.map((d, i) => {
+      const info: LayerInfo = { index: i, descriptor: d, state: 'pending', problems: [], entries: 0 };
+      if (diffIds[i]) info.diffId = diffIds[i];
+      return info;
+    });
+    this.indexes = descriptors.map(() => undefined);
+  }
+
+  /** Reads the manifest and config of an image entry (verified) and returns its layers, not yet indexed. */
+  static async open(source: ImageSource, image: ImageEntry, opts: LayerEngineOptions & { signal?: AbortSignal } = {}): Promise<ImageLayers> {
+    const doc = async (digest: Digest, max?: number): Promise<unknown> => {
+      const size = await source.statBlob(digest);
+      if (size === undefined) throw new ExplorerError('BLOB_MISSING', `Blob ${shortDigest(digest)} is missing from ${source.location}.`, { digest });
+      const buf = await readVerified(source, { mediaType: 'application/octet-stream', digest, size }, max, opts.signal);
+      return JSON.parse(buf.toString('utf8'));
+    };
+    const manifest = (await doc(image.manifest)) as Manifest;
+    const config = (await doc(image.config, MAX_CONFIG_BYTES)) as ImageConfig;
+    const layers = Array.isArray(manifest?.layers) ? manifest.layers : [];
+    const diffIds = Array.isArray(config?.rootfs?.diff_ids) ? config.rootfs.diff_ids : [];
+    return new ImageLayers(source, layers, layers.map((_, i) => diffIds[i]), opts);
+  }
+
+  get count(): number {
+    return this.layers.length;
+  }
+
+  private contentFile(i: number): string | undefined {
+    const d = this.layers[i]!.descriptor;
+    const min = this.opts.contentCacheMin ?? 16 * 1024 * 1024;
+    return d.size >= min ? this.store.contentFile(d.digest) : undefined;
+  }
+
+  /**
+   * Indexes every layer not indexed yet: from the cache when possible, else in parallel workers.
+   * Never throws for bad layers (their problems are on `layers[i]`); throws CANCELLED.
+   */
+  async index(opts: { signal?: AbortSignal; onProgress?: (p: LayerProgress) => void } = {}): Promise<void> {
+    const emit = (p: LayerProgress) => {
+      opts.onProgress?.(p);
+      this.emit('progress', p);
+    };
+    const todo: number[] = [];
+    for (const info of this.layers) {
+      if (this.indexes[info.index]) continue;
+      const cached = await this.store.load(info.descriptor.digest);
+      if (cached && (!info.diffId || cached.meta.diffId === info.diffId)) {
+        this.setIndex(info.index, cached, true);
+        emit({ layerDigest: info.descriptor.digest, layer: info.index, bytesDone: info.descriptor.size, bytesTotal: info.descriptor.size, entries: cached.count, done: true });
+      } else todo.push(info.index);
+    }
+    if (!todo.length) return;
+    const nWorkers = Math.min(todo.length, this.opts.workers ?? 2);
+    const pool = nWorkers > 0 && todo.length > 1 ? new IndexWorkerPool(nWorkers) : undefined;
+    try {
+      await Promise.all(todo.map((i) => this.indexOne(i, pool, emit, opts.signal)));
+    } finally {
+      await pool?.close();
+    }
+  }
+
+  private async indexOne(i: number, pool: IndexWorkerPool | undefined, emit: (p: LayerProgress) => void, signal?: AbortSignal): Promise<void> {
+    const info = this.layers[i]!;
+    const d = info.descriptor;
+    info.state = 'indexing';
+    const job = {
+      digest: d.digest,
+      compressedSize: d.size,
+      ...(info.diffId ? { diffId: info.diffId } : {}),
+      ...(this.opts.limits ? { limits: this.opts.limits } : {}),
+      ...(this.contentFile(i) ? { contentFile: this.contentFile(i)! } : {}),
+      ...(signal ? { signal } : {}),
+      onProgress: (p: { bytesDone: number; entries: number }) => emit({ layerDigest: d.digest, layer: i, bytesDone: p.bytesDone, bytesTotal: d.size, entries: p.entries }),
+    };
+    let blob: Readable;
+    try {
+      blob = await openVerified(this.source, d, signal);
+    } catch (e) {
+      const err = toExplorerError(e, 'BLOB_MISSING');
+      if (err.code === 'CANCELLED') throw err;
+      info.state = 'failed';
+      info.problems = [{ code: err.code, message: err.message }];
+      emit({ layerDigest: d.digest, layer: i, bytesDone: 0, bytesTotal: d.size, entries: 0, done: true });
+      return;
+    }
+    let idx: LayerIndex;
+    let persistable: boolean;
+    if (pool) {
+      try {
+        const r = await pool.index(blob, job);
+        idx = r.index;
+        persistable = r.persistable;
+      } catch (e) {
+        const err = toExplorerError(e);
+        if (err.code === 'CANCELLED') throw err;
+        // A worker that could not start (e.g. no loader in this runtime): index here instead.
+        blob.destroy();
+        idx = await indexLayerStream(await openVerified(this.source, d, signal), job);
+        persistable = isPersistable(idx);
+      }
+    } else {
+      idx = await indexLayerStream(blob, job);
+      persistable = isPersistable(idx);
+    }
+    if (persistable) await this.store.save(idx).catch(() => {});
+    this.setIndex(i, idx, false);
+    emit({ layerDigest: d.digest, layer: i, bytesDone: d.size, bytesTotal: d.size, entries: idx.count, done: true });
+  }
+
+  private setIndex(i: number, idx: LayerIndex, fromCache: boolean): void {
+    const info = this.layers[i]!;
+    this.indexes[i] = idx;
+    info.entries = idx.count;
+    info.problems = idx.meta.problems;
+    info.fromCache = fromCache;
+    info.state = idx.meta.complete ? 'ready' : 'failed';
+    this.merged.clear();
+  }
+
+  /** Merged tree of layers [from..to] (inclusive; default the whole image). Cached. */
+  mergedTree(to = this.count - 1, from = 0): MergedTree {
+    const key = `${from}:${to}`;
+    let t = this.merged.get(key);
+    if (!t) {
+      const layers: number[] = [];
+      for (let l = from; l <= to; l++) layers.push(l);
+      t = new MergedTree(this.indexes, layers);
+      this.merged.set(key, t);
+    }
+    return t;
+  }
+
+  diffLayer(i: number, o?: { includeUnchanged?: boolean }) {
+    return diffLayer(this.indexes, i, o);
+  }
+  diffAggregated(i: number, o?: { includeUnchanged?: boolean }) {
+    return diffAggregated(this.indexes, i, o);
+  }
+  diffRanges(bottom: [number, number], top: [number, number], o?: { includeUnchanged?: boolean }) {
+    return diffRanges(this.indexes, bottom, top, o);
+  }
+  /** Arbitrary A vs B: merged(0..a) against merged(0..b). */
+  diffStacks(a: number, b: number, o?: { includeUnchanged?: boolean }) {
+    return diffTrees(this.mergedTree(a), this.mergedTree(b), o);
+  }
+
+  efficiency(): EfficiencyResult {
+    const all = this.indexes.filter((x): x is LayerIndex => !!x);
+    return efficiency(all, this.mergedTree());
+  }
+
+  /** Finds the bytes of `path` in layer `layer` (its own tar) or in the merged view; follows hard links and in-root symlinks. */
+  locate(path: string, layer?: number): { layer: number; entry: number; offset: number; size: number } | undefined {
+    const n = normalizeEntryPath(path);
+    if ('escape' in n) throw new ExplorerError('PATH_ESCAPE', `${path} climbs out of the image root with "..": give a path inside the image.`);
+    const tree = layer === undefined ? this.mergedTree() : this.mergedTree(layer);
+    if (layer !== undefined) {
+      const idx = this.indexes[layer];
+      if (idx) {
+        for (let i = idx.count - 1; i >= 0; i--) {
+          if (idx.paths[i] === n.path && !idx.isMarker(i)) {
+            if (idx.type(i) === 'file') return { layer, entry: i, offset: idx.cols.offset[i]!, size: idx.cols.size[i]! };
+            break;
+          }
+        }
+      }
+    }
+    const real = tree.resolve(n.path);
+    const loc = real === undefined ? undefined : tree.locate(real);
+    if (!loc) return undefined;
+    const idx = this.indexes[loc.layer]!;
+    return { ...loc, offset: idx.cols.offset[loc.entry]!, size: idx.cols.size[loc.entry]! };
+  }
+
+  /** Streams a file's content (or bytes [start, end) of it). */
+  async readFile(path: string, opts: { layer?: number; start?: number; end?: number; signal?: AbortSignal } = {}): Promise<Readable> {
+    const loc = this.locate(path, opts.layer);
+    if (!loc) {
+      const tree = opts.layer === undefined ? this.mergedTree() : this.mergedTree(opts.layer);
+      const n = normalizeEntryPath(path);
+      const e = 'path' in n ? tree.get(n.path) : undefined;
+      const why = e ? `it is a ${e.type}${e.problem ? ` (${e.problem.message})` : ''}, not a file` : 'it is not in the image';
+      throw new ExplorerError('PATH_NOT_FOUND', `Cannot read ${path}: ${why}.`, { path });
+    }
+    const start = Math.min(Math.max(opts.start ?? 0, 0), loc.size);
+    const end = Math.min(opts.end ?? loc.size, loc.size);
+    const idx = this.indexes[loc.layer]!;
+    const cf = this.store.contentFile(this.layers[loc.layer]!.descriptor.digest);
+    return openLayerRange(this.source, this.layers[loc.layer]!.descriptor, idx, loc.offset + start, loc.offset + Math.max(end, start), { contentFile: cf, ...(opts.signal ? { signal: opts.signal } : {}) });
+  }
+
+  async readFileBuffer(path: string, opts: { layer?: number; start?: number; end?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
+    const s = await this.readFile(path, opts);
+    const parts: Buffer[] = [];
+    for await (const c of s) parts.push(c as Buffer);
+    return Buffer.concat(parts);
+  }
+
+  /** Extracts the merged rootfs (or `opts.path`) into `target`, safely. */
+  async extract(target: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+    const tree = this.mergedTree();
+    const sub = opts.path ? normalizeEntryPath(opts.path) : { path: '' };
+    if ('escape' in sub) throw new ExplorerError('PATH_ESCAPE', `${opts.path} climbs out of the image root.`);
+    return extractTree(
+      tree,
+      target,
+      (p) => this.locate(p),
+      async (files, signal) => {
+        const layer = files[0]!.layer;
+        const info = this.layers[layer]!;
+        const idx = this.indexes[layer]!;
+        const cf = this.store.contentFile(info.descriptor.digest);
+        let stream: Readable;
+        if (idx.meta.compression === 'none') stream = await this.source.openBlob(info.descriptor, signal ? { signal } : {});
+        else if (existsSync(cf)) stream = createReadStream(cf, { highWaterMark: 1 << 20 });
+        else stream = (await openDecoded(await openVerified(this.source, info.descriptor, signal), info.descriptor.digest)).stream;
+        await writeRanges(stream, files);
+      },
+      { ...opts, path: sub.path },
+    );
+  }
+}
+
+/** Writes ranges of one sequential stream into files (sorted by offset; ranges may repeat for hard-linked copies). */
+async function writeRanges(stream: Readable, all: { offset: number; size: number; dest: string }[]): Promise<void> {
+  // Several paths with one content (hard links outside the subtree): write once, copy the rest.
+  const first = new Map<number, string>();
+  const copies: [string, string][] = [];
+  const files = all.filter((f) => {
+    const seen = first.get(f.offset);
+    if (seen !== undefined) return copies.push([seen, f.dest]), false;
+    first.set(f.offset, f.dest);
+    return true;
+  });
+  let pos = 0;
+  let k = 0;
+  let fh: fsp.FileHandle | undefined;
+  let written = 0;
+  const openNext = async () => {
+    while (k < files.length && files[k]!.size === 0) {
+      await fsp.writeFile(files[k]!.dest, '', { mode: 0o600 });
+      k++;
+    }
+  };
+  try {
+    await openNext();
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let c = chunk;
+      let cpos = pos;
+      pos += chunk.length;
+      while (k < files.length && c.length) {
+        const f = files[k]!;
+        if (cpos + c.length <= f.offset + written) break;
+        const a = Math.max(f.offset + written - cpos, 0);
+        const b = Math.min(f.offset + f.size - cpos, c.length);
+        if (a >= c.length) break;
+        if (!fh) fh = await fsp.open(f.dest, 'w', 0o600);
+        await fh.write(c.subarray(a, b));
+        written += b - a;
+        if (written === f.size) {
+          await fh.close();
+          fh = undefined;
+          written = 0;
+          k++;
+          await openNext();
+        }
+        c = c.subarray(b);
+        cpos += b;
+      }
+      if (k >= files.length) break;
+    }
+  } finally {
+    await fh?.close();
+    stream.destroy();
+  }
+  if (k < files.length) throw new ExplorerError('EXTRACT_FAILED', `The layer ended before ${files[k]!.dest} was complete; the layer is truncated.`);
+  for (const [from, to] of copies) await fsp.copyFile(from, to);
+}
+

@@ -1,0 +1,137 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { ExplorerError, toExplorerError } from '../errors.js';
+import type { MergedEntry, MergedTree } from './merge.js';
+
+// Safe extraction of a merged tree. Why it cannot escape: every name comes from the merged tree
+// (normalised, no `..`, no absolute paths, symlinked parents already resolved inside the root);
+// symlinks are created last, so nothing is ever written through one; each destination is checked
+// to be inside the target. Devices and ownership only as root. On failure, what we wrote is removed.
+
+export interface ExtractOptions {
+  /** Subtree to extract (normalised path); default the whole rootfs. */
+  path?: string;
+  signal?: AbortSignal;
+}
+
+export interface ExtractResult {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  hardlinks: number;
+  skipped: { path: string; reason: string }[];
+  bytes: number;
+}
+
+/** Streams the content of files; called with files of one layer sorted by offset. */
+export type ContentWriter = (files: { entry: MergedEntry; layer: number; offset: number; size: number; dest: string }[], signal?: AbortSignal) => Promise<void>;
+
+export async function extractTree(tree: MergedTree, target: string, locate: (p: string) => { layer: number; offset: number; size: number } | undefined, writeContent: ContentWriter, opts: ExtractOptions = {}): Promise<ExtractResult> {
+  const root = path.resolve(target);
+  const isRoot = process.getuid?.() === 0;
+  let created = false;
+  const st = await fsp.lstat(root).catch(() => undefined);
+  if (st) {
+    if (!st.isDirectory()) throw new ExplorerError('EXTRACT_FAILED', `${root} exists and is not a folder; choose an empty or new folder to extract into.`);
+    if ((await fsp.readdir(root)).length) throw new ExplorerError('EXTRACT_FAILED', `${root} is not empty; choose an empty or new folder so nothing of yours is overwritten.`);
+  } else {
+    await fsp.mkdir(root, { recursive: true });
+    created = true;
+  }
+  const sub = opts.path ?? '';
+  if (sub && !tree.has(sub)) throw new ExplorerError('PATH_NOT_FOUND', `${sub} is not in the image; check the path (it is case-sensitive).`);
+  const res: ExtractResult = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, skipped: [], bytes: 0 };
+  const dest = (p: string): string => {
+    const d = path.resolve(root, ...p.split('/'));
+    if (d !== root && !d.startsWith(root + path.sep)) throw new ExplorerError('PATH_ESCAPE', `Refusing to write ${p}: it would land outside ${root}.`);
+    return d;
+  };
+  try {
+    const paths: string[] = [];
+    if (sub) for (let d = sub; d; d = d.includes('/') ? d.slice(0, d.lastIndexOf('/')) : '') paths.unshift(d);
+    if (sub && tree.get(sub)?.type === 'dir') for (const p of tree.walk(sub)) paths.push(p);
+    if (!sub) for (const p of tree.walk()) paths.push(p);
+    const entries = paths.map((p) => tree.get(p)!);
+    const inSet = new Set(paths);
+    const dirs = entries.filter((e) => e.type === 'dir');
+    for (const e of dirs) {
+      await fsp.mkdir(dest(e.path), { recursive: true, mode: 0o700 });
+      res.dirs++;
+    }
+    const byLayer = new Map<number, { entry: MergedEntry; layer: number; offset: number; size: number; dest: string }[]>();
+    const hard: MergedEntry[] = [];
+    for (const e of entries) {
+      if (opts.signal?.aborted) throw new ExplorerError('CANCELLED', 'Extraction was cancelled.');
+      if (e.type === 'file' || (e.type === 'hardlink' && !e.problem)) {
+        if (e.type === 'hardlink' && inSet.has(e.linkname!) && tree.get(e.linkname!)?.type === 'file') {
+          hard.push(e);
+          continue;
+        }
+        const loc = locate(e.path);
+        if (!loc) {
+          res.skipped.push({ path: e.path, reason: 'content not found' });
+          continue;
+        }
+        const list = byLayer.get(loc.layer) ?? [];
+        list.push({ entry: e, ...loc, dest: dest(e.path) });
+        byLayer.set(loc.layer, list);
+      } else if (e.type === 'fifo' || e.type === 'char' || e.type === 'block') {
+        if (!isRoot) {
+          res.skipped.push({ path: e.path, reason: `${e.type} needs root` });
+          continue;
+        }
+        const args = [dest(e.path), e.type === 'fifo' ? 'p' : e.type === 'char' ? 'c' : 'b'];
+        if (e.type !== 'fifo') args.push(String(e.devmajor ?? 0), String(e.devminor ?? 0));
+        const r = spawnSync('mknod', args, { stdio: 'ignore' });
+        if (r.status !== 0) res.skipped.push({ path: e.path, reason: 'mknod failed' });
+      } else if (e.type === 'hardlink') {
+        res.skipped.push({ path: e.path, reason: e.problem?.message ?? 'hard link target missing' });
+      }
+    }
+    for (const [, list] of byLayer) {
+      list.sort((a, b) => a.offset - b.offset);
+      await writeContent(list, opts.signal);
+      res.files += list.length;
+      for (const f of list) res.bytes += f.size;
+    }
+    for (const e of hard) {
+      await fsp.link(dest(e.linkname!), dest(e.path));
+      res.hardlinks++;
+    }
+    for (const e of entries) {
+      if (e.type !== 'symlink') continue;
+      await fsp.symlink(e.linkname ?? '', dest(e.path));
+      res.symlinks++;
+    }
+    // Modes, owners and times last (a read-only directory must be filled before it is locked).
+    for (const e of [...entries].reverse()) {
+      const d = dest(e.path);
+      if (e.type === 'symlink') {
+        if (isRoot) await fsp.lchown(d, e.uid, e.gid).catch(() => {});
+        continue;
+      }
+      if (!(await fsp.lstat(d).catch(() => undefined))) continue;
+      if (isRoot) await fsp.lchown(d, e.uid, e.gid);
+      await fsp.chmod(d, e.mode & 0o7777);
+      if (e.mtime) await fsp.utimes(d, e.mtime, e.mtime).catch(() => {});
+    }
+    return res;
+  } catch (e) {
+    await cleanup(root, created);
+    const err = toExplorerError(e, 'EXTRACT_FAILED');
+    if (err.code === 'CANCELLED' || err.code === 'PATH_ESCAPE' || err.code === 'EXTRACT_FAILED') throw err;
+    throw new ExplorerError('EXTRACT_FAILED', `Extraction into ${root} failed (${err.message}); what was written has been removed.`, undefined, { cause: e });
+  }
+}
+
+async function cleanup(root: string, created: boolean): Promise<void> {
+  // Read-only directories would block removal: make them writable first.
+  const unlock = async (d: string): Promise<void> => {
+    await fsp.chmod(d, 0o700).catch(() => {});
+    for (const e of await fsp.readdir(d, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) await unlock(path.join(d, e.name));
+  };
+  await unlock(root);
+  if (created) await fsp.rm(root, { recursive: true, force: true });
+  else for (const n of await fsp.readdir(root).catch(() => [])) await fsp.rm(path.join(root, n), { recursive: true, force: true });
+}
