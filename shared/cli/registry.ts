@@ -12,4 +12,5 @@ export interface CliCommand {
 
 export const COMMANDS: CliCommand[] = [
   { name: 'inspect', summary: 'print the descriptor graph of an image source (--json for JSON)', run: async (a, io) => (await import('./commands/inspect.js')).runInspect(a, io) },
+  { name: 'validate', summary: 'check one JSON document (index, manifest, config, descriptor, layout) against the spec', run: async (a, io) => (await import('./commands/validate.js')).runValidate(a, io) },
 ];
