@@ -13,4 +13,5 @@ export interface CliCommand {
 export const COMMANDS: CliCommand[] = [
   { name: 'inspect', summary: 'print the descriptor graph of an image source (--json for JSON)', run: async (a, io) => (await import('./commands/inspect.js')).runInspect(a, io) },
   { name: 'validate', summary: 'check one JSON document (index, manifest, config, descriptor, layout) against the spec', run: async (a, io) => (await import('./commands/validate.js')).runValidate(a, io) },
+  { name: 'serve', summary: 'web mode: serve the explorer UI on 127.0.0.1 with a token URL (--port N, --no-open)', run: async (a, io) => (await import('./commands/serve.js')).runServe(a, io) },
 ];

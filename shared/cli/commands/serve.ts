@@ -1,0 +1,132 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultCore } from '../../api/core.js';
+import { createHandlerTable, serializeError } from '../../api/handlers.js';
+import { ExplorerError } from '../../errors.js';
+import { startWebServer, type WebServer } from '../../web/server.js';
+import { parseArgs, usageError } from '../args.js';
+import type { CliIO } from '../io.js';
+
+export const SERVE_USAGE = `Usage: oci-explorer serve [--port N] [--no-open] [SOURCE]
+
+Web mode: serves the explorer UI and its API on http://127.0.0.1 only, with a random token in the URL,
+and opens it in your browser (when there is one). From another machine, forward the port over SSH
+(ssh -L PORT:127.0.0.1:PORT host) and open the printed URL there.
+
+SOURCE      opened at start (an OCI layout folder or archive, as for inspect); without it, the demo image.
+--port N    listen on port N (default: a free port).
+--no-open   print the URL but do not start a browser.
+Stop with Ctrl+C.`;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The checkout (or installed package) root: shared/cli/commands → ../../.. */
+export const PACKAGE_ROOT = path.resolve(here, '..', '..', '..');
+
+/** Where recent sources and settings live, by platform convention. */
+export function configDir(env: Record<string, string | undefined> = process.env): string {
+  if (process.platform === 'win32') return path.join(env.APPDATA ?? path.join(os.homedir(), 'AppData', 'Roaming'), 'OCI Explorer');
+  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Application Support', 'OCI Explorer');
+  return path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'oci-explorer');
+}
+
+export interface ServeOptions {
+  rendererDir?: string;
+  demoPath?: string;
+  stateDir?: string;
+  /** Stops the server when aborted (tests); otherwise SIGINT/SIGTERM. */
+  signal?: AbortSignal;
+  /** Called once listening (tests read the URL from here). */
+  onListening?: (s: WebServer) => void;
+}
+
+function openBrowser(url: string, env: Record<string, string | undefined>): boolean {
+  let cmd: string;
+  let args: string[];
+  if (process.platform === 'darwin') [cmd, args] = ['open', [url]];
+  else if (process.platform === 'win32') [cmd, args] = ['cmd', ['/c', 'start', '""', url]];
+  else if (env.DISPLAY || env.WAYLAND_DISPLAY) [cmd, args] = ['xdg-open', [url]];
+  else return false;
+  try {
+    const child = spawn(cmd, args, { detached: true, stdio: 'ignore' });
+    child.on('error', () => undefined);
+    child.unref();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function runServe(argv: string[], io: CliIO, opts: ServeOptions = {}): Promise<number> {
+  const args = parseArgs(argv, { port: { type: 'string' }, 'no-open': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (args.options.help) {
+    io.stdout(SERVE_USAGE + '\n');
+    return 0;
+  }
+  if (args.positionals.length > 1) throw usageError('serve takes at most one SOURCE.');
+  let port = 0;
+  if (args.options.port !== undefined) {
+    const p = String(args.options.port);
+    if (!/^\d{1,5}$/.test(p) || Number(p) > 65535) throw usageError(`--port must be a number from 0 to 65535, not "${p}".`);
+    port = Number(p);
+  }
+  const rendererDir = opts.rendererDir ?? path.join(PACKAGE_ROOT, 'dist', 'renderer');
+  if (!existsSync(path.join(rendererDir, 'index.html'))) {
+    throw new ExplorerError('SOURCE_NOT_FOUND', `The UI is not built (${rendererDir} has no index.html); run \`npm run build\` first, or use \`npm run web\` which builds and serves.`);
+  }
+  const demoPath = opts.demoPath ?? path.join(PACKAGE_ROOT, 'resources', 'demo');
+  const table = createHandlerTable({
+    core: defaultCore(),
+    mode: 'web',
+    appVersion: process.env.npm_package_version ?? '0.1.0',
+    stateDir: opts.stateDir ?? configDir(io.env),
+    ...(existsSync(demoPath) ? { demoPath } : {}),
+  });
+
+  // Open what was asked for (or the demo) before printing the URL, so the first screen is never empty.
+  const spec = args.positionals[0];
+  const first = spec ? await table.dispatch('openSource', { spec: path.resolve(io.cwd, spec) }) : await table.dispatch('openDemo', {});
+  if (!first.ok) {
+    if (spec) {
+      await table.close();
+      throw new ExplorerError(first.error.code, first.error.message, first.error.details);
+    }
+    io.stderr(`oci-explorer serve: the demo image could not be opened (${serializeError(first.error).message}); starting empty.\n`);
+  }
+
+  let server: WebServer;
+  try {
+    server = await startWebServer({ table, rendererDir, port });
+  } catch (e) {
+    await table.close();
+    const code = (e as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new ExplorerError('INVALID_ARGUMENT', `Port ${port} is already in use; pick another with --port or leave it out for a free one.`);
+    throw e;
+  }
+  io.stdout(`OCI Explorer web mode: ${server.url}\n`);
+  io.stdout('Serving on 127.0.0.1 only. Keep the URL private: it carries the access token. Stop with Ctrl+C.\n');
+  if (!args.options['no-open'] && !opts.signal) {
+    if (!openBrowser(server.url, io.env)) io.stdout('No browser found here: open the URL above (over an SSH tunnel if this machine is remote).\n');
+  }
+  opts.onListening?.(server);
+
+  await new Promise<void>((resolve) => {
+    if (opts.signal) {
+      if (opts.signal.aborted) return resolve();
+      opts.signal.addEventListener('abort', () => resolve(), { once: true });
+      return;
+    }
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  await table.close();
+  return 0;
+}
