@@ -60,9 +60,10 @@ function label(path: string): string {
   const last = segs[segs.length - 1] ?? '';
   const prev = segs[segs.length - 2];
   if (/^\d+$/.test(last)) return prev ? `${prev}[${last}]` : `entry ${last}`;
-  if (prev === 'annotations') return `annotation "${last}"`;
-  if (prev === 'Labels') return `label "${last}"`;
-  if (prev === 'ExposedPorts' || prev === 'Volumes') return `${prev} entry "${last}"`;
+  // Keys are the document's own text: quoted as JSON so a newline in a key cannot break a line.
+  if (prev === 'annotations') return `annotation ${JSON.stringify(last)}`;
+  if (prev === 'Labels') return `label ${JSON.stringify(last)}`;
+  if (prev === 'ExposedPorts' || prev === 'Volumes') return `${prev} entry ${JSON.stringify(last)}`;
   return last;
 }
 

@@ -215,6 +215,7 @@ describe('spec rules beyond the schema', () => {
     expect(v.path).toBe('/annotations/in-toto.io~1predicate-type');
     expect(v.message).toMatch(/^annotation "in-toto.io\/predicate-type" must be a string/);
     expect(only(validateDocument(index({ annotations: [] }), 'index')).path).toBe('/annotations');
+    expect(only(validateDocument(index({ annotations: { 'a\nb': 1 } }), 'index')).message).toBe('annotation "a\\nb" must be a string (annotation values are always strings)');
     expect(only(validateDocument(manifest({ layers: [D({ annotations: { a: null } })] }), 'manifest')).path).toBe('/layers/0/annotations/a');
   });
 
