@@ -155,6 +155,26 @@ describe.skipIf(noSharedFixtures)('detection of every kind', () => {
     });
   }
 
+  it('a gzip-compressed docker save → docker-archive with the same roots as the plain one', async () => {
+    const src = fx('ggcr/pkg/v1/tarball/testdata/test_link.tar');
+    const f = path.join(tmp.dir, 'docker.tar.gz');
+    writeFileSync(f, runBytes('gzip', ['-c', src]));
+    const gz = await openSource(f);
+    const plain = await openSource(src);
+    expect(gz.source.kind).toBe('docker-archive');
+    expect(await gz.source.roots()).toEqual(await plain.source.roots());
+    await gz.source.close();
+    await plain.source.close();
+  });
+
+  it('an already-aborted signal cancels decompression', async () => {
+    const f = path.join(tmp.dir, 'abort.tar.gz');
+    writeFileSync(f, runBytes('gzip', ['-c', fx('dive/.data/test-docker-image.tar')]));
+    const ac = new AbortController();
+    ac.abort();
+    expect((await errorOf(openSource(f, { signal: ac.signal }))).code).toBe('CANCELLED');
+  });
+
   it('an extracted docker save folder → docker-archive over the folder', async () => {
     const dir = path.join(tmp.dir, 'extracted');
     mkdirSync(dir);
