@@ -424,6 +424,7 @@ export class DockerArchiveSource implements ImageSource {
   // ---- helpers ------------------------------------------------------------------------------
 
   private async firstBytes(rel: string, n: number): Promise<Buffer> {
+    if (this.vfs.readRange) return this.vfs.readRange(rel, 0, n);
     const chunks: Buffer[] = [];
     for await (const c of await this.vfs.createReadStream(rel, { start: 0, end: n })) chunks.push(c as Buffer);
     return Buffer.concat(chunks);

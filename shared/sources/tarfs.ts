@@ -47,6 +47,7 @@ export class TarVfs implements Vfs {
   /** Bytes read while scanning headers: lets tests prove that entry data is never read when opening. */
   bytesScanned = 0;
   private closed = false;
+  private fh?: Promise<fsp.FileHandle>;
 
   private constructor(
     readonly file: string,
@@ -61,16 +62,20 @@ export class TarVfs implements Vfs {
     if (!st) throw new ExplorerError('SOURCE_NOT_FOUND', `${file} does not exist. Check the path and try again.`, { path: file });
     if (!st.isFile()) throw new ExplorerError('ARCHIVE_INVALID', `${file} is not a regular file, so it cannot be read as a tar archive.`, { path: file });
     const vfs = new TarVfs(file, st.size, opts);
-    const fh = await fsp.open(file, 'r');
     try {
-      await vfs.scan(fh);
+      await vfs.scan(await vfs.handle());
     } catch (e) {
       await vfs.close();
       throw e;
-    } finally {
-      await fh.close();
     }
     return vfs;
+  }
+
+  /** One read handle for the archive's life (small reads are then one pread each); closed by close(). */
+  private handle(): Promise<fsp.FileHandle> {
+    if (this.closed) return Promise.reject(new ExplorerError('INTERNAL', `${this.label} was already closed; open the image again.`));
+    this.fh ??= fsp.open(this.file, 'r');
+    return this.fh;
   }
 
   private async readAt(fh: fsp.FileHandle, offset: number, length: number): Promise<Buffer> {
@@ -210,19 +215,27 @@ export class TarVfs implements Vfs {
     const e = this.resolve(rel);
     if (!e) throw missing(this.label, rel);
     if (e.size > max) throw new ExplorerError('TOO_LARGE', `${rel} in ${this.label} is ${e.size} bytes, more than the ${max} allowed for it.`, { path: rel });
-    const fh = await fsp.open(this.file, 'r');
-    try {
-      const buf = Buffer.alloc(e.size);
-      let got = 0;
-      while (got < e.size) {
-        const { bytesRead } = await fh.read(buf, got, e.size - got, e.offset + got);
-        if (bytesRead === 0) throw this.truncated(rel, e.offset + got);
-        got += bytesRead;
-      }
-      return buf;
-    } finally {
-      await fh.close();
+    return this.readEntry(e, rel, 0, e.size);
+  }
+
+  /** Bytes [start, end) of a file, clamped to its size: for magic bytes and other small peeks. */
+  async readRange(rel: string, start: number, end: number): Promise<Buffer> {
+    const e = this.resolve(rel);
+    if (!e) throw missing(this.label, rel);
+    const s = Math.min(Math.max(0, start), e.size);
+    return this.readEntry(e, rel, s, Math.min(Math.max(s, end), e.size));
+  }
+
+  private async readEntry(e: TarEntry, rel: string, start: number, end: number): Promise<Buffer> {
+    const fh = await this.handle();
+    const buf = Buffer.alloc(end - start);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, e.offset + start + got);
+      if (bytesRead === 0) throw this.truncated(rel, e.offset + start + got);
+      got += bytesRead;
     }
+    return buf;
   }
 
   async createReadStream(rel: string, opts: { start?: number; end?: number; signal?: AbortSignal } = {}): Promise<Readable> {
@@ -243,6 +256,9 @@ export class TarVfs implements Vfs {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const fh = this.fh;
+    this.fh = undefined;
+    if (fh) await (await fh.catch(() => undefined))?.close();
     if (this.opts.cleanup) {
       liveTempDirs.delete(this.opts.cleanup);
       await fsp.rm(this.opts.cleanup, { recursive: true, force: true });

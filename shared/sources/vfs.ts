@@ -14,6 +14,8 @@ export interface Vfs {
   readFile(rel: string, max?: number): Promise<Buffer>;
   /** Stream a file or a byte range [start, end). */
   createReadStream(rel: string, opts?: { start?: number; end?: number; signal?: AbortSignal }): Promise<Readable>;
+  /** Optional fast path for small peeks (magic bytes): bytes [start, end) of a file, clamped to its size. */
+  readRange?(rel: string, start: number, end: number): Promise<Buffer>;
   /** All regular-file paths (normalised, no leading ./), for detection and diagnostics. */
   list(): Promise<string[]>;
   close(): Promise<void>;
