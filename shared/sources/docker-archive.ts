@@ -59,7 +59,14 @@ export class DockerArchiveSource implements ImageSource {
   ) {}
 
   roots(signal?: AbortSignal): Promise<RootEntry[]> {
-    this.loaded ??= this.load(signal);
+    if (!this.loaded) {
+      const p = this.load(signal);
+      this.loaded = p;
+      // A cancelled load must not stick: the next call starts again.
+      p.catch((e: unknown) => {
+        if (this.loaded === p && (e as { code?: string })?.code === 'CANCELLED') this.loaded = undefined;
+      });
+    }
     return this.loaded;
   }
 
@@ -440,7 +447,13 @@ export class DockerArchiveSource implements ImageSource {
 
   private async hashEntry(rel: string, signal?: AbortSignal, alg: DigestAlgorithm = 'sha256'): Promise<Digest> {
     const h = createDigester(alg);
-    for await (const c of await this.vfs.createReadStream(rel, signal ? { signal } : {})) h.update(c as Buffer);
+    try {
+      if (signal?.aborted) throw signal.reason;
+      for await (const c of await this.vfs.createReadStream(rel, signal ? { signal } : {})) h.update(c as Buffer);
+    } catch (e) {
+      if (signal?.aborted) throw new ExplorerError('CANCELLED', 'Opening the archive was cancelled.', undefined, { cause: e });
+      throw e;
+    }
     return `${alg}:${h.digest('hex')}`;
   }
 }

@@ -229,6 +229,15 @@ describe.skipIf(noSharedFixtures)('docker-archive: pre-1.10 archives (repositori
     await source.close();
   });
 
+  it('a cancelled rebuild (layers are hashed) says CANCELLED and does not stick', async () => {
+    const { source } = await openSource(fx('moby/integration-cli/testdata/emptyLayer.tar'));
+    const ac = new AbortController();
+    ac.abort();
+    expect((await errorOf(source.roots(ac.signal))).code).toBe('CANCELLED');
+    expect(await source.roots()).toHaveLength(1);
+    await source.close();
+  });
+
   it('no_manifest.tar: no manifest.json, but repositories + <id>/json form an image; its saved config is found', async () => {
     const file = fx('ggcr/pkg/v1/tarball/testdata/no_manifest.tar');
     const facts = await tarFacts(file);
