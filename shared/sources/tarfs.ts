@@ -405,7 +405,7 @@ async function zstdDecompressor(): Promise<Transform> {
  * decompressed once into a temp file under os.tmpdir(), deleted by close(): random access into a
  * compressed stream would mean decompressing again for every read.
  */
-export async function openTarVfs(file: string, opts: { signal?: AbortSignal } = {}): Promise<TarVfs> {
+export async function openTarVfs(file: string, opts: { signal?: AbortSignal; maxBytes?: number } = {}): Promise<TarVfs> {
   const st = await fsp.stat(file).catch(() => undefined);
   if (!st) throw new ExplorerError('SOURCE_NOT_FOUND', `${file} does not exist. Check the path and try again.`, { path: file });
   const kind = st.isFile() ? await sniffCompression(file) : 'none';
@@ -413,13 +413,16 @@ export async function openTarVfs(file: string, opts: { signal?: AbortSignal } = 
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'oci-explorer-'));
   trackTempDir(dir);
   const out = path.join(dir, 'archive.tar');
+  // Never fill the disk: stop before the copy outgrows the free space (a bomb, or just too big).
+  const limit = opts.maxBytes ?? (await freeBytes(dir));
   try {
     const decomp = kind === 'gzip' ? zlib.createGunzip() : await zstdDecompressor();
-    await pipeline(createReadStream(file), decomp, createWriteStream(out), opts.signal ? { signal: opts.signal } : {});
+    await pipeline(createReadStream(file), decomp, byteLimit(limit, file, dir), createWriteStream(out), opts.signal ? { signal: opts.signal } : {});
   } catch (e) {
     liveTempDirs.delete(dir);
     await fsp.rm(dir, { recursive: true, force: true });
     if ((e as { name?: string }).name === 'AbortError') throw new ExplorerError('CANCELLED', 'Opening the archive was cancelled.', undefined, { cause: e });
+    if (e instanceof ExplorerError) throw e;
     throw new ExplorerError('ARCHIVE_INVALID', `${file} looks ${kind}-compressed but could not be decompressed (${(e as Error).message}): the file is damaged or truncated. Copy it again.`, { path: file }, { cause: e });
   }
   try {
@@ -440,5 +443,29 @@ function trackTempDir(dir: string): void {
   exitHook = true;
   process.once('exit', () => {
     for (const d of liveTempDirs) rmSync(d, { recursive: true, force: true });
+  });
+}
+
+/** Free bytes on the temp disk, minus a margin; Infinity when the platform cannot say. */
+async function freeBytes(dir: string): Promise<number> {
+  try {
+    const s = await fsp.statfs(dir);
+    return Math.max(0, s.bavail * s.bsize - 64 * 1024 * 1024);
+  } catch {
+    return Infinity;
+  }
+}
+
+function byteLimit(limit: number, file: string, dir: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      seen += chunk.length;
+      if (seen > limit) {
+        cb(new ExplorerError('TOO_LARGE', `${file} decompresses to more than the ${limit} bytes free for its temporary copy in ${path.dirname(dir)}: free some space or point TMPDIR at a bigger disk, or decompress it yourself and open the .tar.`, { path: file, limit }));
+        return;
+      }
+      cb(null, chunk);
+    },
   });
 }

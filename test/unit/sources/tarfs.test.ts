@@ -299,6 +299,26 @@ describe.skipIf(noSharedFixtures)('openTarVfs: compressed outer archives', () =>
     expect(existsSync(vfs.file)).toBe(false);
   });
 
+  it('decompression stops at the byte limit (free temp space) with TOO_LARGE, leaving no temp file', async () => {
+    const gz = path.join(tmp.dir, 'bomb.tar.gz');
+    writeFileSync(gz, runBytes('sh', ['-c', 'head -c 20000000 /dev/zero | gzip -c']));
+    expect(statSync(gz).size).toBeLessThan(100_000);
+    const scratch = path.join(tmp.dir, 'scratch-bomb');
+    mkdirSync(scratch);
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = scratch;
+    let e: { code: string; message: string };
+    try {
+      e = await errorOf(openTarVfs(gz, { maxBytes: 1_000_000 }));
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    expect(e.code).toBe('TOO_LARGE');
+    expect(e.message).toMatch(/TMPDIR/);
+    expect(readdirSync(scratch)).toEqual([]);
+  });
+
   it('a truncated gzip archive → ARCHIVE_INVALID, and no temp file is left', async () => {
     const gz = path.join(tmp.dir, 'cut.tar.gz');
     writeFileSync(gz, runBytes('gzip', ['-c', oci]).subarray(0, 600));
