@@ -6,6 +6,8 @@ export interface CliIO {
   stderr: (s: string) => void;
   /** Directory relative paths are resolved against. */
   cwd: string;
+  /** Optional binary standard output (file contents for `cat`); falls back to `stdout` as UTF-8. */
+  stdoutBytes?: (b: Uint8Array) => void;
   env: Record<string, string | undefined>;
 }
 
@@ -14,6 +16,7 @@ export function processIO(): CliIO {
   return {
     stdout: (s) => void process.stdout.write(s),
     stderr: (s) => void process.stderr.write(s),
+    stdoutBytes: (b) => void process.stdout.write(b),
     cwd: process.cwd(),
     env: process.env,
   };

@@ -14,4 +14,9 @@ export const COMMANDS: CliCommand[] = [
   { name: 'inspect', summary: 'print the descriptor graph of an image source (--json for JSON)', run: async (a, io) => (await import('./commands/inspect.js')).runInspect(a, io) },
   { name: 'validate', summary: 'check one JSON document (index, manifest, config, descriptor, layout) against the spec', run: async (a, io) => (await import('./commands/validate.js')).runValidate(a, io) },
   { name: 'serve', summary: 'web mode: serve the explorer UI on 127.0.0.1 with a token URL (--port N, --no-open)', run: async (a, io) => (await import('./commands/serve.js')).runServe(a, io) },
+  { name: 'ls', summary: 'list the merged filesystem or one layer (--layer N, --json for NDJSON)', run: async (a, io) => (await import('./commands/ls.js')).runLs(a, io) },
+  { name: 'diff', summary: 'what a layer added, changed and removed (--layer N, --from A --to B)', run: async (a, io) => (await import('./commands/diff.js')).runDiff(a, io) },
+  { name: 'efficiency', summary: "dive's efficiency score, wasted and reclaimable bytes (--ci-config FILE)", run: async (a, io) => (await import('./commands/efficiency.js')).runEfficiency(a, io) },
+  { name: 'cat', summary: 'print a file of the image (merged view or --layer N)', run: async (a, io) => (await import('./commands/cat.js')).runCat(a, io) },
+  { name: 'extract', summary: 'write the merged root filesystem (or --path P) into a new folder (--to DIR)', run: async (a, io) => (await import('./commands/extract.js')).runExtract(a, io) },
 ];

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { ExplorerError, toExplorerError, type Problem } from '../errors.js';
 import { shortDigest, type Digest } from '../oci/digest.js';
 import type { Descriptor, ImageConfig, Manifest } from '../oci/types.js';
+import type { GraphContext } from '../graph/build.js';
 import type { ImageEntry } from '../graph/types.js';
 import type { ImageSource } from '../sources/types.js';
 import { MAX_CONFIG_BYTES, openVerified, readVerified } from '../sources/verify.js';
@@ -80,6 +81,15 @@ export class ImageLayers extends EventEmitter {
     const layers = Array.isArray(manifest?.layers) ? manifest.layers : [];
     const diffIds = Array.isArray(config?.rootfs?.diff_ids) ? config.rootfs.diff_ids : [];
     return new ImageLayers(source, layers, layers.map((_, i) => diffIds[i]), opts);
+  }
+
+  /** From a graph already built (documents parsed once); falls back to reading them. */
+  static async fromGraph(ctx: GraphContext, image: ImageEntry, opts: LayerEngineOptions & { signal?: AbortSignal } = {}): Promise<ImageLayers> {
+    const manifest = ctx.doc(image.manifest) as Manifest | undefined;
+    const config = ctx.doc(image.config) as ImageConfig | undefined;
+    if (!manifest || !Array.isArray(manifest.layers) || !config) return ImageLayers.open(ctx.source, image, opts);
+    const diffIds = Array.isArray(config.rootfs?.diff_ids) ? config.rootfs.diff_ids : [];
+    return new ImageLayers(ctx.source, manifest.layers, manifest.layers.map((_, i) => diffIds[i]), opts);
   }
 
   get count(): number {

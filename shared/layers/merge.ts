@@ -199,7 +199,10 @@ export class MergedTree {
     const out: MergedEntry = { path, name, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, mtime: e.mtime, layer: l, hash: e.hash };
     if (e.linkname !== undefined) out.linkname = e.linkname;
     if (e.xattrs) out.xattrs = e.xattrs;
-    if (e.devmajor !== undefined) (out.devmajor = e.devmajor), (out.devminor = e.devminor ?? 0);
+    if (e.devmajor !== undefined) {
+      out.devmajor = e.devmajor;
+      out.devminor = e.devminor ?? 0;
+    }
     if (e.type === 'dir') out.children = kids?.size ?? 0;
     const h = this.hard.get(path);
     if (h !== undefined) {

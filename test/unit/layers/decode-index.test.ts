@@ -125,7 +125,7 @@ describe('tar index', () => {
 
   it('a corrupt header keeps the entries before it and reports LAYER_TAR_INVALID', async () => {
     const tar = await makeTar([{ name: 'a', content: 'A' }, { name: 'b', content: 'B' }, { name: 'c', content: 'C' }]);
-    tar[1024 + 10] ^= 0xff; // inside the second header
+    tar[1024 + 10] = tar[1024 + 10]! ^ 0xff; // inside the second header
     const idx = await indexBuffer(tar);
     expect(idx.paths).toEqual(['a']);
     expect(idx.meta.complete).toBe(false);
@@ -158,7 +158,7 @@ describe('tar index', () => {
     expect(await store.load(`sha256:${'9'.repeat(64)}`)).toBeUndefined();
     const file = indexPath(dir, idx.meta.digest);
     const bytes = readFileSync(file);
-    bytes[bytes.length - 3] ^= 1;
+    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 1;
     writeFileSync(file, bytes);
     expect(await store.load(idx.meta.digest)).toBeUndefined();
     expect(deserializeIndex(serializeIndex(idx), `sha256:${'8'.repeat(64)}`)).toBeUndefined();
