@@ -2,6 +2,7 @@ import { buildGraph } from '../graph/build.js';
 import { listImages, selectImage } from '../graph/select.js';
 import type { ImageEntry, ImageGraph } from '../graph/types.js';
 import { openSource, type OpenedSource } from '../sources/open.js';
+import { createLayerEngine } from './layer-engine.js';
 import type { ImageSource } from '../sources/types.js';
 import type { DiffSummary, ChangesPage, DirPage, EfficiencyReport, ExtractResult, FileChunk, ImageSummary, MethodArgs, SearchPage, StatResult } from './contract.js';
 
@@ -53,6 +54,7 @@ export interface Core {
 export function defaultCore(): Core {
   return {
     openSource,
+    layers: createLayerEngine(),
     buildGraph: (source, opts) => buildGraph(source, opts.signal ? { signal: opts.signal } : {}),
     listImages,
     selectImage: (graph, want) => {
