@@ -101,7 +101,9 @@ async function sourceOver(vfs: Vfs, prefix: Prefix | undefined, file: string, is
   if (layout && (await has('manifest.json'))) return new DockerArchiveSource(vfs, file); // Docker 25+ save
   if (layout) return new OciLayoutSource(vfs, file, layoutKind);
   if ((await has('manifest.json')) || (await has('repositories'))) return new DockerArchiveSource(vfs, file);
-  const found = (await vfs.list()).slice(0, 5);
+  // Top-level names only: a folder given by mistake (a home folder) must not be walked whole.
+  const top = isDir ? await fsp.readdir(file) : [...new Set((await vfs.list()).map((p) => p.split('/')[0] ?? p))];
+  const found = top.sort().slice(0, 5);
   throw new ExplorerError(
     'SOURCE_UNRECOGNISED',
     `${spec} is a ${isDir ? 'folder' : 'tar archive'} but not an image: it ${found.length ? `holds ${found.join(', ')}${found.length === 5 ? ', …' : ''}` : 'is empty'}, and no oci-layout, manifest.json or repositories. Give an OCI layout (oci-layout + index.json + blobs/) or a docker save archive (manifest.json).`,

@@ -268,6 +268,17 @@ describe('what is not an image, or not here', () => {
     }
   });
 
+  it('an unrecognised folder is described by its top-level names only', async () => {
+    const dir = path.join(tmp.dir, 'notimage');
+    mkdirSync(path.join(dir, 'deep', 'er'), { recursive: true });
+    writeFileSync(path.join(dir, 'deep', 'er', 'file'), 'x');
+    writeFileSync(path.join(dir, 'notes.txt'), 'x');
+    const e = await errorOf(openSource(dir));
+    expect(e.code).toBe('SOURCE_UNRECOGNISED');
+    expect(e.message).toContain('deep, notes.txt');
+    expect(e.message).not.toContain('deep/er');
+  });
+
   it('a gzip file holding something that is not a tar → SOURCE_UNRECOGNISED', async () => {
     const f = path.join(tmp.dir, 'notatar.gz');
     writeFileSync(f, runBytes('sh', ['-c', 'head -c 5000 /dev/zero | tr "\\0" "x" | gzip -c']));
