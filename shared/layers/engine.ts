@@ -34,6 +34,8 @@ export interface LayerInfo {
   problems: Problem[];
   entries: number;
   fromCache?: boolean;
+  /** Where the index was built this time (absent when it came from the cache). */
+  indexedIn?: 'worker' | 'main';
 }
 
 export interface LayerEngineOptions {
@@ -156,12 +158,14 @@ export class ImageLayers extends EventEmitter {
     }
     let idx: LayerIndex;
     let persistable: boolean;
+    info.indexedIn = pool ? 'worker' : 'main';
     if (pool) {
       try {
         const r = await pool.index(blob, job);
         idx = r.index;
         persistable = r.persistable;
       } catch (e) {
+        info.indexedIn = 'main';
         const err = toExplorerError(e);
         if (err.code === 'CANCELLED') throw err;
         // A worker that could not start (e.g. no loader in this runtime): index here instead.

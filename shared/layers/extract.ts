@@ -111,6 +111,8 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
         if (isRoot) await fsp.lchown(d, e.uid, e.gid).catch(() => {});
         continue;
       }
+      // A hard link shares its target's inode: its own header must not re-chmod the target.
+      if (e.type === 'hardlink') continue;
       if (!(await fsp.lstat(d).catch(() => undefined))) continue;
       if (isRoot) await fsp.lchown(d, e.uid, e.gid);
       await fsp.chmod(d, e.mode & 0o7777);
