@@ -131,8 +131,11 @@ function startDaemon(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Daem
     async stop(graceMs = 20_000) {
       if (done) return;
       process.kill(pid, 'SIGTERM');
-      const timer = sleep(graceMs).then(() => 'timeout');
-      if ((await Promise.race([exit, timer])) === 'timeout' && !done) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
+      const first = await Promise.race([exit, timeout]);
+      clearTimeout(timer);
+      if (first === 'timeout' && !done) {
         process.kill(pid, 'SIGKILL');
         await exit;
       }

@@ -1,0 +1,328 @@
+// Proves the built fixtures are what they claim, with the tools themselves (skopeo, umoci, tar, zstd,
+// sha256sum): never with our core code. Also checks the fixture cache's rebuild rules.
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { run } from '../helpers/tools.js';
+import { FixtureCache } from '../fixtures/cache.js';
+import type { AttestedFacts, DockerBuiltFacts, MultiplatformFacts, RealisticFacts, ReferrerFacts, RootfsFacts } from '../fixtures/types.js';
+
+const fixtures = inject('fixtures');
+const json = async <T>(file: string) => JSON.parse(await readFile(file, 'utf8')) as T;
+const skopeo = async (...args: string[]) => (await run('skopeo', args)).stdout;
+const inspectRaw = async (ref: string) => JSON.parse(await skopeo('inspect', '--raw', ref)) as Record<string, unknown> & { manifests?: Desc[]; layers?: Desc[] };
+/** `tar -tv` output as text, literal UTF-8 names, numeric owners. */
+const tarTv = async (file: string) =>
+  (await run('tar', ['--numeric-owner', '--quoting-style=literal', '-tvf', file], { env: { LC_ALL: 'C.UTF-8', TZ: 'UTC' } })).stdout;
+const blob = (layout: string, digest: string) => path.join(layout, 'blobs', ...digest.split(':'));
+const sha256sum = async (file: string) => 'sha256:' + ((await run('sha256sum', [file])).stdout.split(' ')[0] ?? '');
+
+interface Desc {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: { os: string; architecture: string };
+  annotations?: Record<string, string>;
+  artifactType?: string;
+}
+
+/** Oracle listing as a map path → [type, size, mode, uid, gid, link]. */
+async function oracle(file: string): Promise<Map<string, string[]>> {
+  const m = new Map<string, string[]>();
+  for (const line of (await readFile(file, 'utf8')).split('\n')) {
+    if (!line) continue;
+    const [p = '', ...rest] = line.split('\t');
+    m.set(p, rest);
+  }
+  return m;
+}
+
+/** Every blob file of a layout hashes to its name (sha256sum, not our code). */
+async function expectBlobsIntact(layout: string) {
+  const dir = path.join(layout, 'blobs/sha256');
+  const names = await readdir(dir);
+  const out = (await run('sha256sum', names, { cwd: dir })).stdout;
+  for (const line of out.trim().split('\n')) {
+    const [hash, name] = line.split(/\s+\*?/);
+    expect(hash).toBe(name);
+  }
+  return names.length;
+}
+
+const tmpDirs: string[] = [];
+const tmp = async () => {
+  const d = await mkdtemp(path.join(os.tmpdir(), 'fixtures-test-'));
+  tmpDirs.push(d);
+  return d;
+};
+afterAll(async () => {
+  for (const d of tmpDirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('rootfs (debootstrap minbase)', () => {
+  it('is a Debian bookworm tree whose package list matches dpkg status', async () => {
+    const facts = await json<RootfsFacts>(fixtures.rootfs.facts);
+    const list = (await run('tar', ['-tf', fixtures.rootfs.tar])).stdout.split('\n').filter(Boolean);
+    expect(list.length).toBe(facts.entries);
+    expect(list.length).toBeGreaterThan(5000);
+    const version = (await run('tar', ['-xOf', fixtures.rootfs.tar, './etc/debian_version'])).stdout;
+    expect(version).toMatch(/^12\./);
+    const status = (await run('tar', ['-xOf', fixtures.rootfs.tar, './var/lib/dpkg/status'])).stdout;
+    const names = [...status.matchAll(/^Package: (.+)$/gm)].map((m) => m[1]);
+    expect(facts.packages.map((p) => p.name).sort()).toEqual(names.sort());
+    expect(names).toContain('dpkg');
+  });
+});
+
+describe('realistic (umoci layers)', () => {
+  const { layout, tag } = fixtures.realistic;
+  const ref = `oci:${layout}:${tag}`;
+
+  it('has ≥ 4 gzip layers whose blobs match their digests, and history with an empty_layer entry', async () => {
+    const facts = await json<RealisticFacts>(fixtures.realistic.facts);
+    const manifest = await inspectRaw(ref);
+    const layers = manifest.layers ?? [];
+    expect(layers.length).toBeGreaterThanOrEqual(4);
+    expect(layers.map((l) => l.digest)).toEqual(facts.layers.map((l) => l.digest));
+    for (const l of layers) {
+      expect(l.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
+      expect(await sha256sum(blob(layout, l.digest))).toBe(l.digest);
+    }
+    expect(JSON.parse(await skopeo('inspect', ref)).Digest).toBe(facts.manifestDigest);
+    const stat = JSON.parse((await run('umoci', ['stat', '--image', `${layout}:${tag}`, '--json'])).stdout) as { history: { empty_layer?: boolean; created_by?: string }[] };
+    expect(stat.history.filter((h) => !h.empty_layer)).toHaveLength(layers.length);
+    expect(stat.history.some((h) => h.empty_layer)).toBe(true);
+    await expectBlobsIntact(layout);
+  });
+
+  it('layer tars hold every kind of entry: hard links, symlinks, setuid/setgid, sticky, long and UTF-8 names, empty file, FIFO, devices', async () => {
+    const layers = (await inspectRaw(ref)).layers ?? [];
+    const tv = await tarTv(blob(layout, layers[1]!.digest));
+    expect(tv).toMatch(/^h\S+ .* opt\/app\/bin\/tool-hardlink link to opt\/app\/bin\/tool$/m);
+    expect(tv).toMatch(/^l\S+ .* opt\/app\/current -> bin$/m);
+    expect(tv).toMatch(/^l\S+ .* usr\/local\/bin\/tool -> \/opt\/app\/bin\/tool$/m);
+    expect(tv).toMatch(/^-rwsr-xr-x .* opt\/app\/bin\/suid-helper$/m);
+    expect(tv).toMatch(/^-rwxr-sr-x .* opt\/app\/bin\/sgid-helper$/m);
+    expect(tv).toMatch(/^drwxrwxrwt .* opt\/app\/tmp\/$/m);
+    expect(tv).toMatch(/^p\S+ .* opt\/app\/fifo$/m);
+    expect(tv).toMatch(/^c\S+ .* 1,3 .* opt\/app\/null-dev$/m);
+    expect(tv).toMatch(/^b\S+ .* 7,200 .* opt\/app\/loop-dev$/m);
+    expect(tv).toMatch(/^-\S+ 0\/0 +0 .* opt\/app\/empty$/m);
+    expect(tv).toContain('opt/app/i18n/héllo-wörld-日本語.txt');
+    const long = tv.split('\n').map((l) => l.split(' ').pop() ?? '').filter((n) => Buffer.byteLength(n) > 100 && n.startsWith('opt/app/long/'));
+    expect(long.some((n) => path.posix.basename(n).length > 100)).toBe(true);
+  });
+
+  it('has real whiteouts, content/mode/owner changes and an opaque directory marker', async () => {
+    const layers = (await inspectRaw(ref)).layers ?? [];
+    const tv2 = await tarTv(blob(layout, layers[2]!.digest));
+    for (const wh of ['etc/.wh.motd', 'opt/app/.wh.remove-dir', 'opt/app/.wh.remove-me.txt', 'usr/share/doc/.wh.bash']) expect(tv2).toContain(wh);
+    expect(tv2).toMatch(/^-rw------- 0\/0 .* opt\/app\/chmod-me$/m);
+    expect(tv2).toMatch(/^-rw-r--r-- 1000\/1000 .* opt\/app\/chown-me$/m);
+    expect(tv2).toMatch(/^h\S+ .* opt\/app\/hostname-hardlink link to etc\/hostname$/m);
+    const tv3 = await tarTv(blob(layout, layers[3]!.digest));
+    expect(tv3).toMatch(/ opt\/app\/plugins\/\.wh\.\.wh\.\.opq$/m);
+    expect(tv3).toContain('opt/app/plugins/new-c');
+  });
+
+  it('merged by umoci (the oracle): what each step did is visible, whiteouts never are', async () => {
+    const facts = await json<RealisticFacts>(fixtures.realistic.facts);
+    const tree = await oracle(fixtures.oracle.realistic);
+    for (const p of facts.expect.exist) expect(tree.has(p), `${p} should exist`).toBe(true);
+    for (const p of facts.expect.absent) expect(tree.has(p), `${p} should be absent`).toBe(false);
+    expect([...tree.keys()].filter((p) => path.posix.basename(p).startsWith('.wh.'))).toEqual([]);
+    expect(tree.get('opt/app/bin/suid-helper')?.[2]).toBe('4755');
+    expect(tree.get('opt/app/chmod-me')?.[2]).toBe('600');
+    expect(tree.get('opt/app/chown-me')?.slice(3, 5)).toEqual(['1000', '1000']);
+    expect(tree.get('opt/app/bin/tool-hardlink')?.[1]).toBe(tree.get('opt/app/bin/tool')?.[1]);
+    expect(tree.get('opt/app/etc/config.ini')?.[1]).toBe(String('[main]\nmode=new\nextra=1\n'.length));
+    expect(tree.get('opt/app/data.bin')?.[1]).toBe(String(1 << 19));
+    expect(tree.get('opt/app/fifo')?.[0]).toBe('p');
+    expect(tree.get('opt/app/current')?.[5]).toBe('bin');
+    expect(tree.size).toBeGreaterThan(5000);
+  });
+});
+
+describe('skopeo conversions of realistic', () => {
+  it('OCI archive: same manifest digest, an OCI layout inside the tar', async () => {
+    const facts = await json<RealisticFacts>(fixtures.realistic.facts);
+    const file = fixtures.realisticOciArchive.file;
+    const names = (await run('tar', ['-tf', file])).stdout.split('\n');
+    expect(names).toEqual(expect.arrayContaining(['oci-layout', 'index.json', `blobs/sha256/${facts.manifestDigest.slice(7)}`]));
+    expect(JSON.parse(await skopeo('inspect', `oci-archive:${file}`)).Digest).toBe(facts.manifestDigest);
+  });
+
+  it('docker-archive: manifest.json with the repo tag, uncompressed layers whose sha256 are the diff_ids', async () => {
+    const facts = await json<RealisticFacts>(fixtures.realistic.facts);
+    const file = fixtures.realisticDockerArchive.file;
+    const manifest = JSON.parse((await run('tar', ['-xOf', file, 'manifest.json'])).stdout) as { RepoTags: string[]; Layers: string[] }[];
+    expect(manifest).toHaveLength(1);
+    expect(manifest[0]!.RepoTags).toEqual(['docker.io/library/realistic:latest']); // skopeo normalises the name
+    expect(manifest[0]!.Layers).toHaveLength(facts.layers.length);
+    const config = JSON.parse(await skopeo('inspect', '--config', `docker-archive:${file}`)) as { rootfs: { diff_ids: string[] } };
+    expect(config.rootfs.diff_ids).toEqual(facts.layers.map((l) => l.diffID));
+    const dir = await tmp();
+    const last = manifest[0]!.Layers.at(-1)!;
+    await run('tar', ['-xf', file, '-C', dir, last]);
+    expect(await sha256sum(path.join(dir, last))).toBe(facts.layers.at(-1)!.diffID);
+  });
+
+  it('zstd variant: every layer is zstd (magic bytes, zstd -t), same diff_ids and the same merged tree', async () => {
+    const facts = await json<RealisticFacts>(fixtures.realistic.facts);
+    const { layout, tag } = fixtures.realisticZstd;
+    const layers = (await inspectRaw(`oci:${layout}:${tag}`)).layers ?? [];
+    expect(layers).toHaveLength(facts.layers.length);
+    for (const l of layers) {
+      expect(l.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+      const magic = (await run('od', ['-An', '-tx1', '-N4', blob(layout, l.digest)])).stdout.trim();
+      expect(magic).toBe('28 b5 2f fd');
+      await run('zstd', ['-q', '-t', blob(layout, l.digest)]);
+    }
+    const config = JSON.parse(await skopeo('inspect', '--config', `oci:${layout}:${tag}`)) as { rootfs: { diff_ids: string[] } };
+    expect(config.rootfs.diff_ids).toEqual(facts.layers.map((l) => l.diffID));
+    expect(await readFile(fixtures.oracle.realisticZstd, 'utf8')).toBe(await readFile(fixtures.oracle.realistic, 'utf8'));
+  });
+});
+
+describe('multiplatform', () => {
+  it('an image index with linux/amd64 and linux/arm64 that skopeo resolves per platform and copies whole', async () => {
+    const facts = await json<MultiplatformFacts>(fixtures.multiplatform.facts);
+    const { layout, tag } = fixtures.multiplatform;
+    const ref = `oci:${layout}:${tag}`;
+    const index = await inspectRaw(ref);
+    expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(index.manifests?.map((m) => `${m.platform?.os}/${m.platform?.architecture}`)).toEqual(['linux/amd64', 'linux/arm64']);
+    expect(index.manifests?.map((m) => m.digest)).toEqual(facts.images.map((i) => i.manifestDigest));
+    for (const arch of ['amd64', 'arm64']) {
+      const cfg = JSON.parse(await skopeo('--override-os', 'linux', '--override-arch', arch, 'inspect', '--config', ref)) as { architecture: string };
+      expect(cfg.architecture).toBe(arch);
+    }
+    const dest = await tmp();
+    await run('skopeo', ['copy', '-q', '--all', ref, `oci:${dest}:copy`]);
+    expect(await expectBlobsIntact(dest)).toBe(await expectBlobsIntact(layout));
+  });
+});
+
+describe('attested (BuildKit attestation storage)', () => {
+  it('index lists the image, then an unknown/unknown attestation manifest pointing at it', async () => {
+    const facts = await json<AttestedFacts>(fixtures.attested.facts);
+    const { layout, tag } = fixtures.attested;
+    const index = await inspectRaw(`oci:${layout}:${tag}`);
+    const [image, att] = index.manifests ?? [];
+    expect(image?.platform).toEqual({ architecture: 'amd64', os: 'linux' });
+    expect(att?.platform).toEqual({ architecture: 'unknown', os: 'unknown' });
+    expect(att?.annotations).toEqual({ 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': image?.digest });
+    expect(att?.digest).toBe(facts.attestation.manifestDigest);
+    const manifest = await json<{ artifactType: string; config: Desc; layers: Desc[]; subject: Desc }>(blob(layout, att!.digest));
+    expect(manifest.artifactType).toBe('application/vnd.docker.attestation.manifest.v1+json');
+    expect(manifest.config.mediaType).toBe('application/vnd.oci.empty.v1+json');
+    expect(manifest.subject.digest).toBe(image?.digest);
+    expect(manifest.layers.map((l) => l.annotations?.['in-toto.io/predicate-type'])).toEqual(['https://slsa.dev/provenance/v0.2', 'https://spdx.dev/Document']);
+    for (const l of manifest.layers) {
+      expect(l.mediaType).toBe('application/vnd.in-toto+json');
+      const st = await json<{ _type: string; predicateType: string; subject: { digest: { sha256: string } }[]; predicate: Record<string, unknown> }>(blob(layout, l.digest));
+      expect(st._type).toBe('https://in-toto.io/Statement/v1');
+      expect(st.predicateType).toBe(l.annotations?.['in-toto.io/predicate-type']);
+      expect(`sha256:${st.subject[0]?.digest.sha256}`).toBe(image?.digest);
+    }
+    const spdx = (await json<{ predicate: { packages: { name: string }[] } }>(blob(layout, manifest.layers[1]!.digest))).predicate.packages;
+    const status = (await run('tar', ['-xOf', fixtures.rootfs.tar, './var/lib/dpkg/status'])).stdout;
+    expect(spdx.map((p) => p.name).sort()).toEqual([...status.matchAll(/^Package: (.+)$/gm)].map((m) => m[1]).sort());
+    await expectBlobsIntact(layout);
+    const dest = await tmp();
+    await run('skopeo', ['copy', '-q', '--all', `oci:${layout}:${tag}`, `oci:${dest}:copy`]);
+  });
+});
+
+describe('referrer (OCI 1.1 subject + tag-schema fallback)', () => {
+  it('referrers point at the image with subject and are listed under sha256-<hex> and cosign .sig tags', async () => {
+    const facts = await json<ReferrerFacts>(fixtures.referrer.facts);
+    const { layout, tag } = fixtures.referrer;
+    const imageRaw = (await run('skopeo', ['inspect', '--raw', `oci:${layout}:${tag}`])).stdoutBytes;
+    const imageDigest = 'sha256:' + (await run('sha256sum', [], { input: imageRaw })).stdout.split(' ')[0];
+    expect(imageDigest).toBe(facts.image.manifestDigest);
+    const fallbackTag = `sha256-${imageDigest.slice(7)}`;
+    const fallback = await inspectRaw(`oci:${layout}:${fallbackTag}`);
+    expect(fallback.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    const listed = fallback.manifests ?? [];
+    expect(listed.map((d) => d.artifactType)).toEqual(['application/vnd.example.sbom.v1', 'application/vnd.dev.cosign.artifact.sig.v1+json']);
+    for (const d of listed) {
+      const m = await json<{ subject: Desc; artifactType: string; layers: Desc[] }>(blob(layout, d.digest));
+      expect(m.subject).toEqual({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: imageDigest, size: imageRaw.length });
+      expect(m.artifactType).toBe(d.artifactType);
+    }
+    const sig = await inspectRaw(`oci:${layout}:${fallbackTag}.sig`);
+    const layer = sig.layers?.[0];
+    expect(layer?.mediaType).toBe('application/vnd.dev.cosign.simplesigning.v1+json');
+    // The signature verifies with the public key beside the layout (openssl, not our code).
+    const dir = await tmp();
+    await writeFile(path.join(dir, 'sig'), Buffer.from(layer?.annotations?.['dev.cosignproject.cosign/signature'] ?? '', 'base64'));
+    const pub = path.join(path.dirname(layout), 'cosign.pub');
+    const verified = await run('openssl', ['dgst', '-sha256', '-verify', pub, '-signature', path.join(dir, 'sig'), blob(layout, layer!.digest)]);
+    expect(verified.stdout).toContain('Verified OK');
+    const payload = await json<{ critical: { image: { 'docker-manifest-digest': string } } }>(blob(layout, layer!.digest));
+    expect(payload.critical.image['docker-manifest-digest']).toBe(imageDigest);
+    await expectBlobsIntact(layout);
+  });
+});
+
+describe.skipIf(!fixtures.dockerBuilt)(`dockerd-built ${fixtures.dockerBuiltSkipped ? `(skipped: ${fixtures.dockerBuiltSkipped})` : ''}`, () => {
+  it('a legacy docker save with one layer per RUN step; the tars and the merged tree show what each step did', async () => {
+    const built = fixtures.dockerBuilt!;
+    const facts = await json<DockerBuiltFacts>(built.facts);
+    const manifest = JSON.parse((await run('tar', ['-xOf', built.file, 'manifest.json'])).stdout) as { RepoTags: string[]; Layers: string[] }[];
+    expect(manifest[0]?.RepoTags).toEqual(['fixture/dockerd-built:latest']);
+    const layers = manifest[0]!.Layers;
+    expect(layers).toHaveLength(facts.expect.steps.length);
+    expect(layers.every((l) => l.endsWith('/layer.tar'))).toBe(true);
+    const dir = await tmp();
+    await run('tar', ['-xf', built.file, '-C', dir, ...layers.slice(1)]);
+    const tv = await Promise.all(layers.slice(1).map((l) => tarTv(path.join(dir, l))));
+    expect(tv[0]).toMatch(/ srv\/app\/blob\.bin$/m);
+    expect(tv[1]).toMatch(/ etc\/issue$/m);
+    expect(tv[2]).toMatch(/^-rwsr-xr-x .* srv\/app\/hello\.txt$/m);
+    expect(tv[3]).toMatch(/ etc\/\.wh\.motd$/m);
+    expect(tv[3]).toMatch(/ srv\/app\/\.wh\.conf$/m);
+    expect(tv[4]).toMatch(/^h.* link to /m);
+    const issue = (await run('tar', ['-xOf', path.join(dir, layers[2]!), 'etc/issue'])).stdout;
+    expect(issue).toContain('built by dockerd');
+    const tree = await oracle(built.oracle);
+    for (const p of facts.expect.exist) expect(tree.has(p), `${p} should exist`).toBe(true);
+    for (const p of facts.expect.absent) expect(tree.has(p), `${p} should be absent`).toBe(false);
+    expect(tree.get('srv/app/hello.txt')?.[2]).toBe('4755');
+    expect(tree.get('etc/issue.net')?.[2]).toBe('600');
+    const config = JSON.parse(await skopeo('inspect', '--config', `docker-archive:${built.file}`)) as { rootfs: { diff_ids: string[] }; history: { created_by?: string }[] };
+    expect(config.rootfs.diff_ids).toEqual(facts.diffIDs);
+    expect(config.history.map((h) => h.created_by ?? '').filter((c) => c.includes('/bin/sh -c'))).toEqual(facts.expect.steps.slice(1).map((s) => s.createdBy));
+  });
+});
+
+describe('fixture cache', () => {
+  it('builds once, reuses, rebuilds on a version change or a rebuilt dependency, and leaves nothing from a failed build', async () => {
+    const root = await tmp();
+    let builds = 0;
+    const make = (cache: FixtureCache, name: string, version: number, deps: string[] = []) =>
+      cache.ensure(name, version, deps, async (out) => {
+        builds++;
+        await writeFile(path.join(out, 'x'), name);
+      });
+    let cache = new FixtureCache(root);
+    await make(cache, 'a', 1);
+    await make(cache, 'b', 1, ['a']);
+    expect(builds).toBe(2);
+    cache = new FixtureCache(root);
+    await make(cache, 'a', 1);
+    await make(cache, 'b', 1, ['a']);
+    expect(builds).toBe(2);
+    cache = new FixtureCache(root);
+    await make(cache, 'a', 2);
+    await make(cache, 'b', 1, ['a']);
+    expect(builds).toBe(4);
+    await expect(cache.ensure('c', 1, [], async (out) => {
+      await writeFile(path.join(out, 'half'), '');
+      throw new Error('killed');
+    })).rejects.toThrow('killed');
+    expect((await readdir(root)).sort()).toEqual(['a', 'a.stamp.json', 'b', 'b.stamp.json']);
+  });
+});
