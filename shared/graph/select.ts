@@ -27,15 +27,22 @@ export function listImages(graph: ImageGraph): ImageEntry[] {
     parents.set(e.to, list);
   }
   const out: ImageEntry[] = [];
+  const config = new Map<Digest, Digest>();
+  const layers = new Map<Digest, { to: Digest; index: number }[]>();
+  for (const e of graph.edges) {
+    if (e.role === 'config' && !config.has(e.from)) config.set(e.from, e.to);
+    if (e.role === 'layer') {
+      const l = layers.get(e.from) ?? [];
+      l.push({ to: e.to, index: e.index ?? l.length });
+      layers.set(e.from, l);
+    }
+  }
   for (const n of graph.nodes) {
     if (n.kind !== 'manifest' || n.problems.some((p) => p.code === 'LEGACY_SCHEMA1')) continue;
-    const config = graph.edges.find((e) => e.from === n.digest && e.role === 'config')?.to;
-    if (!config) continue;
-    const layers = graph.edges
-      .filter((e) => e.from === n.digest && e.role === 'layer')
-      .sort((a, b) => (a.index ?? 0) - (b.index ?? 0))
-      .map((e) => e.to);
-    const entry: ImageEntry = { manifest: n.digest, config, layers, names: inheritedNames(n, byDigest, parents) };
+    const cfg = config.get(n.digest);
+    if (!cfg) continue;
+    const ls = (layers.get(n.digest) ?? []).sort((a, b) => a.index - b.index).map((l) => l.to);
+    const entry: ImageEntry = { manifest: n.digest, config: cfg, layers: ls, names: inheritedNames(n, byDigest, parents) };
     if (n.platform) entry.platform = n.platform;
     out.push(entry);
   }

@@ -168,6 +168,11 @@ describe.skipIf(noSharedFixtures)('bin/oci-explorer.mjs as a real process', () =
     expect(j.edges.some((e) => e.role === 'referrer')).toBe(true);
   });
 
+  it('npm run cli (tsx shared/cli/main.ts) runs main when it is the entry module', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'shared/cli/main.ts'), '--help'], { cwd: REPO_ROOT });
+    expect(stdout).toMatch(/Usage: oci-explorer <command>/);
+  });
+
   it('an unreadable source exits 1 with one stderr line', async () => {
     const err = await run(process.execPath, [bin, 'inspect', '/nonexistent/x.tar'], { cwd: REPO_ROOT }).then(
       () => undefined,
