@@ -1,0 +1,55 @@
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
+import { EVENTS, IPC_CHANNEL, METHODS, encodeErrorMessage, type Envelope, type EventEnvelope, type EventName } from '../shared/api/contract.js';
+
+// Exposes exactly the contract as window.explorer: one function per method (all through one invoke
+// channel) and on(event, listener). No ipcRenderer, no Node, nothing else reaches the page. Errors are
+// re-encoded into the message because contextBridge keeps only an Error's message; the renderer's
+// getExplorerApi() decodes them back into ApiError {code, message, details}.
+// Built as one CommonJS file (sandboxed preloads cannot load modules).
+
+type Listener = (payload: unknown) => void;
+const listeners = new Map<EventName, Set<Listener>>();
+
+ipcRenderer.on(IPC_CHANNEL, (_e, env: EventEnvelope) => {
+  if (!env || !(EVENTS as readonly string[]).includes(env.event)) return;
+  for (const l of listeners.get(env.event) ?? []) {
+    try {
+      l(env.payload);
+    } catch {
+      // a throwing UI listener must not stop the others
+    }
+  }
+});
+
+async function invoke(method: string, args: unknown): Promise<unknown> {
+  const env = (await ipcRenderer.invoke(IPC_CHANNEL, method, args ?? {})) as Envelope;
+  if (env.ok) return env.value;
+  throw new Error(encodeErrorMessage(env.error));
+}
+
+const api: Record<string, unknown> = {
+  on(event: EventName, listener: Listener) {
+    if (!(EVENTS as readonly string[]).includes(event) || typeof listener !== 'function') throw new Error(`Unknown event ${String(event)}`);
+    let set = listeners.get(event);
+    if (!set) listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => void set.delete(listener);
+  },
+};
+for (const m of METHODS) api[m] = (args?: unknown) => invoke(m, args);
+
+contextBridge.exposeInMainWorld('explorer', api);
+
+// Drag and drop of a folder or archive onto the window: the sandboxed page cannot see paths, the
+// preload can (webUtils). The drop opens the source; the UI learns of it from sources-changed (or a
+// failed 'operation' event with the reason).
+window.addEventListener('dragover', (e) => e.preventDefault());
+window.addEventListener('drop', (e) => {
+  e.preventDefault();
+  const files = e.dataTransfer?.files;
+  if (!files) return;
+  for (const f of Array.from(files)) {
+    const p = webUtils.getPathForFile(f);
+    if (p) void invoke('openSource', { spec: p }).catch(() => undefined);
+  }
+});
