@@ -1,7 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { ExplorerError } from '../errors.js';
-import type { ImageChoice } from '../graph/select.js';
+import { buildGraphContext, type GraphContext } from '../graph/build.js';
+import { selectImage, type ImageChoice } from '../graph/select.js';
+import type { ImageEntry } from '../graph/types.js';
 import { openSource, type OpenedSource } from '../sources/open.js';
 import type { CliIO } from './io.js';
 
@@ -90,4 +92,28 @@ export async function openSourceArg(spec: string, io: CliIO, signal?: AbortSigna
 /** A relative path is taken against cwd when it exists; else it stays as given (openSource says what is wrong). */
 async function existingOr(spec: string, absolute: string): Promise<string> {
   return (await fsp.stat(absolute).catch(() => undefined)) ? absolute : spec;
+}
+
+export interface OpenedImage {
+  opened: OpenedSource;
+  context: GraphContext;
+  image: ImageEntry;
+  close(): Promise<void>;
+}
+
+/**
+ * For commands that act on one image (ls, diff, cat, extract…): opens `<source>`, builds the graph and
+ * picks the image from `oci:PATH:TAG` / `docker-archive:PATH:REPO:TAG`, `--image` and `--platform`
+ * (parse them with IMAGE_OPTIONS). Throws IMAGE_NOT_FOUND / IMAGE_AMBIGUOUS with the choices.
+ */
+export async function openImageArg(spec: string, args: ParsedArgs, io: CliIO, signal?: AbortSignal): Promise<OpenedImage> {
+  const opened = await openSourceArg(spec, io, signal);
+  try {
+    const context = await buildGraphContext(opened.source, signal ? { signal } : {});
+    const image = selectImage(context.graph, imageChoice(args, opened));
+    return { opened, context, image, close: () => opened.source.close() };
+  } catch (e) {
+    await opened.source.close();
+    throw e;
+  }
 }
