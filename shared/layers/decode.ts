@@ -93,15 +93,23 @@ export async function openDecoded(blob: Readable, layerDigest: Digest, opts: { d
   const stats: DecodeStats = { compression, bytesIn: 0, bytesOut: 0 };
   const alg = opts.diffId ? parseDigest(opts.diffId).algorithm : 'sha256';
   const hash = createDigester(alg);
+  // Big buffers let zlib (on the libuv pool) run ahead while this thread hashes and scans.
+  const HWM = 4 * 1024 * 1024;
   const counter = new Transform({
+    highWaterMark: HWM,
     transform(chunk: Buffer, _e, cb) {
       stats.bytesIn += chunk.length;
       cb(null, chunk);
     },
   });
   const dec: Transform =
-    compression === 'gzip' ? zlib.createGunzip({ chunkSize: 256 * 1024 }) : compression === 'zstd' ? zstdTransform() : new Transform({ transform: (c, _e, cb) => cb(null, c) });
+    compression === 'gzip'
+      ? zlib.createGunzip({ chunkSize: 256 * 1024, highWaterMark: HWM } as zlib.ZlibOptions)
+      : compression === 'zstd'
+        ? zstdTransform()
+        : new Transform({ highWaterMark: HWM, transform: (c, _e, cb) => cb(null, c) });
   const meter = new Transform({
+    highWaterMark: HWM,
     transform(chunk: Buffer, _e, cb: TransformCallback) {
       stats.bytesOut += chunk.length;
       if (stats.bytesOut > limits.maxBytes) return cb(bomb(layerDigest, `more than ${limits.maxBytes} uncompressed bytes`));
