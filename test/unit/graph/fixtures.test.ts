@@ -216,8 +216,8 @@ describe.skipIf(noSharedFixtures)('graph over every docker save fixture', () => 
     expect(g.nodes.flatMap((n) => n.problems)).toHaveLength(missing + renamed);
   });
 
-  it('moby emptyLayer.tar (pre-1.10, no manifest.json): the layer chain from repositories', async () => {
-    const p = fx('moby/integration-cli/testdata/emptyLayer.tar');
+  it.each(['moby/integration-cli/testdata/emptyLayer.tar', 'ggcr/pkg/v1/tarball/testdata/no_manifest.tar'])('%s (pre-1.10, no manifest.json): the layer chain from repositories', async (rel) => {
+    const p = fx(rel);
     const r = readerFor(p);
     const repos = JSON.parse(r.read('repositories')!.toString()) as Record<string, Record<string, string>>;
     const [[repo, tags]] = Object.entries(repos) as [[string, Record<string, string>]];
