@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -62,7 +62,7 @@ async function duel(a: () => Promise<unknown>, b: () => Promise<unknown>, runs =
 
 async function gzipFile(src: Readable, dest: string, level = 6): Promise<void> {
   await pipeline(src, zlib.createGzip({ level }), createWriteStream(dest + '.tmp'));
-  (await import('node:fs')).renameSync(dest + '.tmp', dest);
+  renameSync(dest + '.tmp', dest);
 }
 
 /** The rootfs tar with one extra unique entry at the end (distinct digests), gzip'ed. */
@@ -101,15 +101,11 @@ function fileSource(files: string[]): { source: OciLayoutSource; descs: Descript
     const digest = existsSync(digestFile) ? readFileSync(digestFile, 'utf8') : sha(readFileSync(f));
     writeFileSync(digestFile, digest);
     const blob = path.join(dir, 'blobs/sha256', digest.slice(7));
-    if (!existsSync(blob)) (require_fs().linkSync)(f, blob);
+    if (!existsSync(blob)) linkSync(f, blob);
     return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size: statSync(f).size };
   });
   return { source: new OciLayoutSource(new DirVfs(dir), dir), descs };
 }
-function require_fs(): typeof import('node:fs') {
-  return (globalThis as unknown as { __fs: typeof import('node:fs') }).__fs;
-}
-(globalThis as unknown as { __fs: unknown }).__fs = await import('node:fs');
 
 async function main(): Promise<void> {
   if (!existsSync(ROOTFS)) {
