@@ -1,0 +1,26 @@
+import { useEffect } from 'react';
+import { api } from '../state/api.js';
+import { useImages } from '../state/image.js';
+import { useSources } from '../state/sources.js';
+import { SourceView } from './SourceView.js';
+import { StartScreen } from './StartScreen.js';
+import { TopBar } from './TopBar.js';
+
+export function App() {
+  const active = useSources((s) => s.active);
+  const sources = useSources((s) => s.sources);
+  useEffect(() => {
+    void useSources.getState().init();
+    return api().on('index-progress', (p) => {
+      const text = p.done ? undefined : `Indexing layer ${p.layer + 1}: ${p.entries.toLocaleString('en')} entries`;
+      useImages.getState().setProgress(p.sourceId, text);
+    });
+  }, []);
+  const current = sources.find((s) => s.id === active);
+  return (
+    <div className="app">
+      <TopBar />
+      <main className="main">{current ? <SourceView key={current.id} source={current} /> : <StartScreen />}</main>
+    </div>
+  );
+}

@@ -1,0 +1,55 @@
+import { useMemo, useState } from 'react';
+import type { Problem } from '../../shared/api/contract.js';
+import { lineOfPointer, splitDigests } from '../../shared/ui/json-digests.js';
+import { useGraph } from '../state/graph.js';
+
+const MAX_LINES = 4000;
+
+/** Raw JSON with every digest clickable (selects that node) and schema problems marked on their line. */
+export function JsonView({ sourceId, text, doc, problems, truncated }: { sourceId: string; text: string | undefined; doc: unknown; problems: Problem[]; truncated: boolean }) {
+  const [all, setAll] = useState(false);
+  const nodes = useGraph((s) => s.graphs[sourceId]?.graph?.nodes);
+  const known = useMemo(() => new Set(nodes?.map((n) => n.digest)), [nodes]);
+  const lines = useMemo(() => (text ?? '').split('\n'), [text]);
+  const marks = useMemo(() => {
+    const m = new Map<number, string[]>();
+    if (doc === undefined) return m;
+    for (const p of problems) {
+      if (!p.path) continue;
+      const l = lineOfPointer(doc, p.path);
+      if (l >= 0) m.set(l, [...(m.get(l) ?? []), p.message]);
+    }
+    return m;
+  }, [doc, problems]);
+  if (text === undefined) return <div className="muted">Binary content; not shown as JSON.</div>;
+  const shown = all ? lines : lines.slice(0, MAX_LINES);
+  return (
+    <section className="raw-json">
+      <h3>Raw JSON {truncated && <span className="muted small">(truncated)</span>}</h3>
+      <pre className="json mono">
+        {shown.map((line, i) => {
+          const msgs = marks.get(i);
+          return (
+            <div key={i} className={msgs ? 'json-line problem-line' : 'json-line'} title={msgs?.join('\n')}>
+              {splitDigests(line).map((p, j) =>
+                p.digest && known.has(p.digest) ? (
+                  <button key={j} className="digest-link" onClick={() => useGraph.getState().select(sourceId, p.digest)} title="Go to this node">
+                    {p.text}
+                  </button>
+                ) : (
+                  <span key={j}>{p.text}</span>
+                ),
+              )}
+              {msgs && <span className="problem-note"> ⟵ {msgs[0]}</span>}
+            </div>
+          );
+        })}
+      </pre>
+      {!all && lines.length > MAX_LINES && (
+        <button className="link" onClick={() => setAll(true)}>
+          Show all {lines.length.toLocaleString('en')} lines
+        </button>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,103 @@
+import { create } from 'zustand';
+import type { Digest, EfficiencyReport, ImageSummary, LayerRange, SourceId, TreeView } from '../../shared/api/contract.js';
+import { api, errorText } from './api.js';
+
+// The image (manifest) being explored in each source: its layers, which layer/compare is selected,
+// and its efficiency report.
+
+export type LayerMode = 'layer' | 'aggregated';
+
+export interface ImageState {
+  manifest?: Digest;
+  summary?: ImageSummary;
+  loading: boolean;
+  error?: string;
+  /** "Indexing layer 3/7" while selectImage runs. */
+  progress?: string;
+  /** Selected layer; undefined = the final merged tree. */
+  layer?: number;
+  mode: LayerMode;
+  /** Two layers to compare (a < b), instead of `layer`. */
+  compare?: [number, number];
+  efficiency?: EfficiencyReport;
+  efficiencyError?: string;
+}
+
+interface ImagesStore {
+  images: Record<SourceId, ImageState>;
+  select(sourceId: SourceId, manifest?: Digest): Promise<void>;
+  selectLayer(sourceId: SourceId, layer: number | undefined): void;
+  setMode(sourceId: SourceId, mode: LayerMode): void;
+  setCompare(sourceId: SourceId, pair: [number, number] | undefined): void;
+  loadEfficiency(sourceId: SourceId): Promise<void>;
+  setProgress(sourceId: SourceId, text: string | undefined): void;
+}
+
+const blank: ImageState = { loading: false, mode: 'layer' };
+
+export const useImages = create<ImagesStore>((set, get) => {
+  const patch = (id: SourceId, p: Partial<ImageState>) => set((s) => ({ images: { ...s.images, [id]: { ...(s.images[id] ?? blank), ...p } } }));
+  return {
+    images: {},
+    async select(sourceId, manifest) {
+      const cur = get().images[sourceId];
+      if (cur && (cur.loading || cur.summary) && cur.manifest === manifest && manifest !== undefined) return;
+      patch(sourceId, { manifest, loading: true, error: undefined, summary: undefined, layer: undefined, compare: undefined, efficiency: undefined, efficiencyError: undefined });
+      try {
+        const summary = await api().selectImage(manifest ? { sourceId, manifest } : { sourceId });
+        patch(sourceId, { summary, manifest: summary.ref.manifest, loading: false, progress: undefined });
+      } catch (e) {
+        patch(sourceId, { loading: false, error: errorText(e), progress: undefined });
+      }
+    },
+    selectLayer(sourceId, layer) {
+      patch(sourceId, { layer, compare: undefined });
+    },
+    setMode(sourceId, mode) {
+      patch(sourceId, { mode });
+    },
+    setCompare(sourceId, pair) {
+      patch(sourceId, { compare: pair ? [Math.min(...pair), Math.max(...pair)] : undefined });
+    },
+    async loadEfficiency(sourceId) {
+      const st = get().images[sourceId];
+      if (!st?.summary || st.efficiency) return;
+      try {
+        const efficiency = await api().efficiency({ image: st.summary.ref, top: 20 });
+        patch(sourceId, { efficiency, efficiencyError: undefined });
+      } catch (e) {
+        patch(sourceId, { efficiencyError: errorText(e) });
+      }
+    },
+    setProgress(sourceId, text) {
+      patch(sourceId, { progress: text });
+    },
+  };
+});
+
+/** The tree view the layer selection stands for (dive's definitions, see contract TreeView). */
+export function treeViewOf(st: Pick<ImageState, 'layer' | 'mode' | 'compare'> | undefined): TreeView {
+  if (!st) return { kind: 'merged' };
+  if (st.compare) {
+    const [a, b] = st.compare;
+    return { kind: 'diff', bottom: { start: 0, end: a }, top: { start: a + 1, end: b } };
+  }
+  const n = st.layer;
+  if (n === undefined) return { kind: 'merged' };
+  if (st.mode === 'aggregated') {
+    return n === 0 ? { kind: 'diff', bottom: null, top: { start: 0, end: 0 } } : { kind: 'diff', bottom: { start: 0, end: 0 }, top: { start: 1, end: n } };
+  }
+  return { kind: 'diff', bottom: n === 0 ? null : { start: 0, end: n - 1 }, top: { start: n, end: n } };
+}
+
+export function viewKey(v: TreeView): string {
+  return JSON.stringify(v);
+}
+
+/** The layer range a file in this view is read from (removed entries: the tree below). */
+export function fileUpTo(v: TreeView, removed: boolean): number | undefined {
+  if (v.kind === 'merged') return v.upTo;
+  if (v.kind === 'layer') return v.layer;
+  const r: LayerRange | null = removed ? v.bottom : v.top;
+  return r ? r.end : undefined;
+}

@@ -1,0 +1,282 @@
+import { create } from 'zustand';
+import { MAX_PAGE, type ChangeKind, type ImageRef, type SearchQuery, type TreeEntry, type TreeSort, type TreeView } from '../../shared/api/contract.js';
+import { ancestors } from '../../shared/ui/format.js';
+import { flattenRows, groupByParent, sortEntries, type TreeRow } from '../../shared/ui/tree-rows.js';
+import { api, errorText } from './api.js';
+import { viewKey } from './image.js';
+
+// The filesystem tree of the image in view: loaded folders, expanded folders, filters, search and the
+// flattened rows the virtualized list renders. One tree at a time; switching view keeps expansion.
+
+export interface TreeContext {
+  sourceId: string;
+  image: ImageRef;
+  view: TreeView;
+}
+
+interface TreeState {
+  ctx?: TreeContext;
+  key: string;
+  gen: number;
+  children: Map<string, TreeEntry[]>;
+  expanded: Set<string>;
+  rows: TreeRow[];
+  loadingRoot: boolean;
+  error?: string;
+  selected?: string;
+  changes: ChangeKind[];
+  sort: TreeSort;
+  searchText: string;
+  searchMode: SearchQuery['mode'];
+  search?: SearchQuery;
+  hits: TreeEntry[];
+  hitTotal: number;
+  hitIndex: number;
+  searchError?: string;
+  /** Bumped to ask the list to scroll the selection into view. */
+  scrollTick: number;
+  /** performance.now() of the last root load (for measurements). */
+  lastLoad?: { started: number; ended: number };
+  setContext(ctx: TreeContext): void;
+  toggle(path: string): void;
+  expand(path: string): Promise<void>;
+  collapse(path: string): void;
+  expandAll(): Promise<void>;
+  collapseAll(): void;
+  select(path: string | undefined, scroll?: boolean): void;
+  setChanges(kinds: ChangeKind[]): void;
+  setSort(sort: TreeSort): void;
+  setSearchText(text: string, mode?: SearchQuery['mode']): void;
+  runSearch(): Promise<void>;
+  clearSearch(): void;
+  gotoHit(delta: number): Promise<void>;
+  reveal(path: string): Promise<void>;
+}
+
+const EXPAND_ALL_LIMIT = 250_000;
+
+function filterOf(s: Pick<TreeState, 'changes' | 'search'>) {
+  const f: { changes?: ChangeKind[]; search?: SearchQuery } = {};
+  if (s.changes.length) f.changes = s.changes;
+  if (s.search) f.search = s.search;
+  return f;
+}
+
+export const useTree = create<TreeState>((set, get) => {
+  const rebuild = (children: Map<string, TreeEntry[]>, expanded: Set<string>) => ({ rows: flattenRows(children, expanded), children, expanded });
+
+  /** Every page of one folder. Stale answers (another view since) are dropped by the caller via gen. */
+  async function fetchDir(ctx: TreeContext, path: string): Promise<TreeEntry[]> {
+    const s = get();
+    const out: TreeEntry[] = [];
+    for (let offset = 0; ; ) {
+      const page = await api().listDir({ image: ctx.image, view: ctx.view, path, offset, limit: MAX_PAGE, sort: s.sort, filter: filterOf(s) });
+      out.push(...page.entries);
+      offset += page.entries.length;
+      if (page.entries.length === 0 || offset >= page.total) break;
+    }
+    return out;
+  }
+
+  /** Reloads the root and every expanded folder (after a view, filter or sort change). */
+  async function reload(): Promise<void> {
+    const ctx = get().ctx;
+    if (!ctx) return;
+    const gen = get().gen + 1;
+    const started = performance.now();
+    set({ gen, loadingRoot: true, error: undefined });
+    const wanted = ['/', ...[...get().expanded]];
+    try {
+      const lists = await Promise.all(wanted.map((p) => fetchDir(ctx, p).catch(() => undefined)));
+      if (get().gen !== gen) return;
+      const children = new Map<string, TreeEntry[]>();
+      wanted.forEach((p, i) => {
+        const l = lists[i];
+        if (l) children.set(p, l);
+      });
+      if (!children.has('/')) throw new Error('root');
+      // Folders that no longer exist in this view are dropped from the expanded set.
+      const expanded = new Set([...get().expanded].filter((p) => children.has(p)));
+      set({ ...rebuild(children, expanded), loadingRoot: false, lastLoad: { started, ended: performance.now() } });
+    } catch (e) {
+      if (get().gen !== gen) return;
+      let msg: string;
+      try {
+        await fetchDir(ctx, '/');
+        msg = 'The tree could not be read.';
+      } catch (e2) {
+        msg = errorText(e2);
+      }
+      void e;
+      set({ loadingRoot: false, error: msg, children: new Map(), rows: [] });
+    }
+  }
+
+  async function loadInto(path: string): Promise<void> {
+    const ctx = get().ctx;
+    if (!ctx || get().children.has(path)) return;
+    const gen = get().gen;
+    const list = await fetchDir(ctx, path);
+    if (get().gen !== gen) return;
+    const children = new Map(get().children);
+    children.set(path, list);
+    set(rebuild(children, get().expanded));
+  }
+
+  return {
+    key: '',
+    gen: 0,
+    children: new Map(),
+    expanded: new Set(),
+    rows: [],
+    loadingRoot: false,
+    changes: [],
+    sort: { by: 'name', order: 'asc' },
+    searchText: '',
+    searchMode: 'glob',
+    hits: [],
+    hitTotal: 0,
+    hitIndex: -1,
+    scrollTick: 0,
+    setContext(ctx) {
+      const key = `${ctx.sourceId}|${ctx.image.manifest}|${viewKey(ctx.view)}`;
+      if (key === get().key) return;
+      const sameImage = get().ctx?.image.manifest === ctx.image.manifest && get().ctx?.sourceId === ctx.sourceId;
+      set({ ctx, key, ...(sameImage ? {} : { expanded: new Set<string>(), selected: undefined, hits: [], hitTotal: 0, hitIndex: -1, search: undefined, searchText: '' }) });
+      // A view without changes (merged) makes a change filter meaningless.
+      if (ctx.view.kind === 'merged' && get().changes.length) set({ changes: [] });
+      void reload().then(() => (get().search ? get().runSearch() : undefined));
+    },
+    toggle(path) {
+      if (get().expanded.has(path)) get().collapse(path);
+      else void get().expand(path);
+    },
+    async expand(path) {
+      const expanded = new Set(get().expanded);
+      expanded.add(path);
+      set(rebuild(get().children, expanded));
+      try {
+        await loadInto(path);
+      } catch (e) {
+        set({ error: errorText(e) });
+      }
+    },
+    collapse(path) {
+      const expanded = new Set(get().expanded);
+      expanded.delete(path);
+      set(rebuild(get().children, expanded));
+    },
+    async expandAll() {
+      const ctx = get().ctx;
+      if (!ctx) return;
+      const gen = get().gen;
+      const s = get();
+      try {
+        let children: Map<string, TreeEntry[]>;
+        if (!s.changes.length && !s.search) {
+          // One flat listing ("**") is far fewer calls than a folder-by-folder walk.
+          const all: TreeEntry[] = [];
+          for (let offset = 0; offset < EXPAND_ALL_LIMIT; ) {
+            const page = await api().search({ image: ctx.image, view: ctx.view, query: { pattern: '**', mode: 'glob' }, offset, limit: MAX_PAGE });
+            all.push(...page.hits);
+            offset += page.hits.length;
+            if (page.hits.length === 0 || offset >= page.total) break;
+          }
+          children = groupByParent(all);
+          for (const list of children.values()) sortEntries(list, s.sort);
+          if (!children.has('/')) children.set('/', get().children.get('/') ?? []);
+        } else {
+          children = new Map(get().children);
+          let frontier = ['/'];
+          while (frontier.length) {
+            const lists = await Promise.all(frontier.map((p) => (children.has(p) ? Promise.resolve(children.get(p)!) : fetchDir(ctx, p))));
+            const next: string[] = [];
+            frontier.forEach((p, i) => {
+              children.set(p, lists[i]!);
+              for (const e of lists[i]!) if (e.type === 'dir') next.push(e.path);
+            });
+            frontier = next;
+          }
+        }
+        if (get().gen !== gen) return;
+        const expanded = new Set<string>();
+        for (const [p, list] of children) {
+          if (p !== '/') expanded.add(p);
+          for (const e of list) if (e.type === 'dir') expanded.add(e.path);
+        }
+        set(rebuild(children, expanded));
+      } catch (e) {
+        set({ error: errorText(e) });
+      }
+    },
+    collapseAll() {
+      set(rebuild(get().children, new Set()));
+    },
+    select(path, scroll = false) {
+      set((s) => ({ selected: path, scrollTick: scroll ? s.scrollTick + 1 : s.scrollTick }));
+    },
+    setChanges(kinds) {
+      set({ changes: kinds });
+      void reload();
+    },
+    setSort(sort) {
+      set({ sort });
+      void reload();
+    },
+    setSearchText(text, mode) {
+      set({ searchText: text, ...(mode ? { searchMode: mode } : {}) });
+    },
+    async runSearch() {
+      const ctx = get().ctx;
+      const text = get().searchText.trim();
+      if (!ctx) return;
+      if (!text) return get().clearSearch();
+      const query: SearchQuery = { pattern: text, mode: get().searchMode };
+      if (query.mode === 'regex') {
+        try {
+          new RegExp(text);
+        } catch (e) {
+          set({ searchError: `"${text}" is not a valid regular expression: ${(e as Error).message}` });
+          return;
+        }
+      }
+      set({ search: query, searchError: undefined });
+      try {
+        const page = await api().search({ image: ctx.image, view: ctx.view, query, limit: MAX_PAGE });
+        set({ hits: page.hits, hitTotal: page.total, hitIndex: -1 });
+        await reload();
+        if (page.hits.length) await get().gotoHit(1);
+      } catch (e) {
+        set({ searchError: errorText(e), search: undefined, hits: [], hitTotal: 0 });
+      }
+    },
+    clearSearch() {
+      set({ search: undefined, searchText: '', hits: [], hitTotal: 0, hitIndex: -1, searchError: undefined });
+      void reload();
+    },
+    async gotoHit(delta) {
+      const { hits, hitIndex } = get();
+      if (!hits.length) return;
+      const i = (((hitIndex + delta) % hits.length) + hits.length) % hits.length;
+      set({ hitIndex: i });
+      await get().reveal(hits[i]!.path);
+    },
+    async reveal(path) {
+      const chain = ancestors(path);
+      try {
+        for (const dir of chain) {
+          if (dir !== '/' && !get().expanded.has(dir)) {
+            const expanded = new Set(get().expanded);
+            expanded.add(dir);
+            set({ expanded });
+          }
+          await loadInto(dir);
+        }
+        set(rebuild(get().children, get().expanded));
+        get().select(path, true);
+      } catch (e) {
+        set({ error: errorText(e) });
+      }
+    },
+  };
+});
