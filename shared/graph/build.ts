@@ -1,7 +1,7 @@
 import { ExplorerError, toExplorerError, type Problem } from '../errors.js';
 import { digestProblem, shortDigest, type Digest } from '../oci/digest.js';
 import { KNOWN_MEDIA_TYPES, MT, isConfigType, isLayerType, mediaTypeKind } from '../oci/mediatypes.js';
-import { isRealPlatform, normalizePlatform, type Platform } from '../oci/platform.js';
+import { formatPlatform, isRealPlatform, normalizePlatform, type Platform } from '../oci/platform.js';
 import { validateDocument, type DocType } from '../oci/schema.js';
 import { ANN, type Annotations, type Descriptor } from '../oci/types.js';
 import type { ImageSource } from '../sources/types.js';
@@ -259,9 +259,7 @@ class Builder {
       await this.statLayer(node, desc);
       return;
     }
-    if (!image && !KNOWN_MEDIA_TYPES.has(desc.mediaType) && !desc.mediaType) {
-      this.problem(node, { code: 'MEDIATYPE_UNKNOWN', message: 'The config descriptor has no media type.', path: '/mediaType' });
-    }
+    if (!desc.mediaType) this.problem(node, { code: 'MEDIATYPE_UNKNOWN', message: 'The config descriptor has no media type.', path: '/mediaType' });
     const buf = await this.read(node, desc, image ? MAX_CONFIG_BYTES : MAX_DOCUMENT_BYTES);
     if (!buf) return;
     if (!image && !/json/.test(desc.mediaType)) return;
@@ -414,9 +412,11 @@ class Builder {
 
     if (kind === 'manifest' && config && typeof config.digest === 'string') {
       const cfg = this.docs.get(config.digest);
+      const p = platformOf(cfg);
       if (!node.platform) {
-        const p = platformOf(cfg);
         if (p) node.platform = p;
+      } else if (p && (p.os !== node.platform.os || p.architecture !== node.platform.architecture)) {
+        this.problem(node, { code: 'PLATFORM_INVALID', message: `The index lists this image as ${formatPlatform(node.platform)} but its config says ${formatPlatform(p)}; it will not run where the index sends it.`, path: '/platform' });
       }
       const ids = isObj(cfg) && isObj(cfg.rootfs) && Array.isArray(cfg.rootfs.diff_ids) ? cfg.rootfs.diff_ids : undefined;
       if (ids && ids.length !== layers.length) {

@@ -172,6 +172,19 @@ describe('hand-made broken layouts', () => {
     expect(codes(g, short.digest)).toEqual(['DIFFID_MISMATCH']);
   });
 
+  it('an index platform that the config contradicts is a PLATFORM_INVALID problem on the manifest', async () => {
+    const k = kit();
+    const arm = k.image({ arch: 'arm64' });
+    const amd = k.image({ arch: 'amd64', layers: ['x'] });
+    k.index([
+      { ...arm.manifest, platform: { os: 'linux', architecture: 'amd64' } },
+      { ...amd.manifest, platform: { os: 'linux', architecture: 'x86_64' } }, // an alias, not a contradiction
+    ]);
+    const g = await k.graph();
+    expect(codes(g, arm.manifest.digest)).toEqual(['PLATFORM_INVALID']);
+    expect(codes(g, amd.manifest.digest)).toEqual([]);
+  });
+
   it('a missing layout index.json throws a clear error (the container itself is broken)', async () => {
     const k = kit();
     await expect(k.graph()).rejects.toMatchObject({ code: 'LAYOUT_INVALID' });
