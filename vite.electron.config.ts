@@ -8,7 +8,8 @@ import { build, defineConfig, type InlineConfig, type Plugin } from 'vite';
 // everything else is bundled, so the packaged app needs no node_modules.
 
 const root = import.meta.dirname;
-const outDir = path.resolve(root, 'dist/electron');
+// OCI_EXPLORER_DIST moves the output (the packaging test builds into a temp folder).
+const outDir = path.resolve(process.env.OCI_EXPLORER_DIST ?? path.resolve(root, 'dist'), 'electron');
 const external = ['electron', /^electron\//, /^node:/, ...builtinModules];
 
 function preloadBuild(): InlineConfig {
