@@ -1,18 +1,19 @@
 import { EventEmitter } from 'node:events';
+import os from 'node:os';
 import { createReadStream, existsSync, promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ExplorerError, toExplorerError, type Problem } from '../errors.js';
 import { shortDigest, type Digest } from '../oci/digest.js';
 import type { Descriptor, ImageConfig, Manifest } from '../oci/types.js';
-import type { GraphContext } from '../graph/build.js';
-import type { ImageEntry } from '../graph/types.js';
+import { markVerified, type GraphContext } from '../graph/build.js';
+import type { ImageEntry, ImageGraph } from '../graph/types.js';
 import type { ImageSource } from '../sources/types.js';
 import { MAX_CONFIG_BYTES, openVerified, readVerified } from '../sources/verify.js';
 import { openDecoded, type DecodeLimits } from './decode.js';
 import { diffLayer, diffAggregated, diffRanges, diffTrees } from './diff.js';
 import { efficiency, type EfficiencyResult } from './efficiency.js';
 import { extractTree, type ExtractOptions, type ExtractResult } from './extract.js';
-import { indexLayerStream, isPersistable } from './indexer.js';
+import { INTEGRITY_CODES, indexLayerStream, isPersistable } from './indexer.js';
 import { MergedTree } from './merge.js';
 import { normalizeEntryPath } from './paths.js';
 import { openLayerRange } from './read.js';
@@ -41,7 +42,7 @@ export interface LayerInfo {
 export interface LayerEngineOptions {
   /** Index cache folder (default per platform, or OCI_EXPLORER_CACHE). */
   cacheDir?: string;
-  /** Worker threads for indexing; 0 = index in this thread. Default: CPU count. */
+  /** Worker threads for indexing (layers in parallel); 0 = one layer after another in this thread. Default: CPUs, at most 4. */
   workers?: number;
   limits?: DecodeLimits;
   /** Keep an uncompressed copy of compressed layers at least this big (bytes) for fast reads. Default 16 MiB; Infinity = never. */
@@ -123,10 +124,11 @@ export class ImageLayers extends EventEmitter {
       } else todo.push(info.index);
     }
     if (!todo.length) return;
-    const nWorkers = Math.min(todo.length, this.opts.workers ?? 2);
+    const nWorkers = Math.min(todo.length, this.opts.workers ?? Math.min(os.availableParallelism?.() ?? os.cpus().length, 4));
     const pool = nWorkers > 0 && todo.length > 1 ? new IndexWorkerPool(nWorkers) : undefined;
     try {
-      await Promise.all(todo.map((i) => this.indexOne(i, pool, emit, opts.signal)));
+      if (pool) await Promise.all(todo.map((i) => this.indexOne(i, pool, emit, opts.signal)));
+      else for (const i of todo) await this.indexOne(i, undefined, emit, opts.signal);
     } finally {
       await pool?.close();
     }
@@ -190,6 +192,19 @@ export class ImageLayers extends EventEmitter {
     info.fromCache = fromCache;
     info.state = idx.meta.complete ? 'ready' : 'failed';
     this.merged.clear();
+  }
+
+  /**
+   * Records on the graph what reading the layers found: 'verified' when the blob digest (and
+   * diff_id) matched, 'failed'/'missing' with the problem on the layer node otherwise.
+   */
+  applyToGraph(graph: ImageGraph): void {
+    for (const l of this.layers) {
+      if (l.state === 'pending' || l.state === 'indexing') continue;
+      const integrity = l.problems.find((p) => INTEGRITY_CODES.has(p.code));
+      if (!integrity) markVerified(graph, l.descriptor.digest, 'verified');
+      else markVerified(graph, l.descriptor.digest, integrity.code === 'BLOB_MISSING' ? 'missing' : 'failed', integrity);
+    }
   }
 
   /** Merged tree of layers [from..to] (inclusive; default the whole image). Cached. */

@@ -90,6 +90,12 @@ export class MergedTree {
 
   /** Follows symlinked parent directories inside the root; returns the real path, or undefined with a problem. */
   private resolveParents(path: string, l: number): string | undefined {
+    // Fast path: every key in the tree has only real directories above it (a symlink replacing a
+    // directory deletes its subtree), so an existing directory parent settles it.
+    const parent = dirname(path);
+    if (parent === '') return path;
+    const pref = this.nodes.get(parent);
+    if (pref !== undefined && (pref < 0 || this.indexes[Math.floor(pref / SHIFT)]!.type(pref % SHIFT) === 'dir')) return path;
     let p = path;
     for (let guard = 0; guard < 64; guard++) {
       const parts = p.split('/');
