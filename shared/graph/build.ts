@@ -38,6 +38,9 @@ const ATTESTATION_ARTIFACT = 'application/vnd.docker.attestation.manifest.v1+jso
 const TAG_REFERRERS = /^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})$/;
 const COSIGN_TAG = /^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})\.(sig|att|sbom)$/;
 
+/** Real images nest indexes 2–3 deep; a hostile chain must not run the walk into the ground. */
+const MAX_DEPTH = 32;
+
 type Hint = 'root' | 'entry' | 'subject' | 'config' | 'layer';
 
 interface Visit {
@@ -316,6 +319,10 @@ class Builder {
     }
     if (mk !== 'index' && mk !== 'manifest') return; // unknown content: a node with its problem
     if (this.walking.has(node.digest)) return;
+    if (this.walking.size >= MAX_DEPTH) {
+      this.problem(node, { code: 'TOO_LARGE', message: `Indexes are nested more than ${MAX_DEPTH} deep here; what this one lists is not shown.` });
+      return;
+    }
     this.walking.add(node.digest);
     try {
       if (mk === 'index') await this.visitIndex(node, doc);

@@ -19,6 +19,7 @@ afterEach(() => {
 });
 
 const ONE = 'ggcr/pkg/v1/layout/testdata/test_index_one_image';
+const IDX = 'application/vnd.oci.image.index.v1+json';
 
 describe.skipIf(noSharedFixtures)('tampered copies of test_index_one_image', () => {
   const facts = () => {
@@ -131,6 +132,17 @@ describe('hand-made broken layouts', () => {
     const g = await k.graph();
     expect(g.graph.nodes).toHaveLength(2);
     expect(g.node(fake)!.verify).toBe('failed');
+  });
+
+  it('indexes nested deeper than 32 levels stop with a problem instead of walking on', async () => {
+    const k = kit();
+    let top = k.image().manifest;
+    for (let i = 0; i < 40; i++) top = k.put({ schemaVersion: 2, mediaType: IDX, manifests: [top] }, IDX);
+    k.index([top]);
+    const g = await k.graph();
+    const deep = g.graph.nodes.filter((n) => n.problems.some((p) => p.code === 'TOO_LARGE'));
+    expect(deep).toHaveLength(1);
+    expect(g.graph.nodes.filter((n) => n.kind === 'index').length).toBeLessThan(41);
   });
 
   it('an entry with an invalid digest is a node with DIGEST_INVALID', async () => {
