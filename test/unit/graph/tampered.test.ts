@@ -197,6 +197,15 @@ describe('hand-made broken layouts', () => {
     expect(codes(g, amd.manifest.digest)).toEqual([]);
   });
 
+  it('a malformed index.json is a root node with JSON_INVALID, not a crash', async () => {
+    const k = kit();
+    writeFileSync(`${k.dir}/index.json`, '{"schemaVersion": 2, "manifests": [');
+    const g = await k.graph();
+    expect(g.graph.nodes).toHaveLength(1);
+    expect(g.graph.nodes[0]).toMatchObject({ kind: 'index', verify: 'verified', synthetic: true });
+    expect(codes(g, g.graph.roots[0]!)).toEqual(['JSON_INVALID']);
+  });
+
   it('a missing layout index.json throws a clear error (the container itself is broken)', async () => {
     const k = kit();
     await expect(k.graph()).rejects.toMatchObject({ code: 'LAYOUT_INVALID' });
