@@ -111,10 +111,23 @@ interface Daemon {
   stop: (graceMs?: number) => Promise<void>;
 }
 
+/** Daemons still running: killed when this process exits, so a failed run leaves none behind. */
+const live = new Set<number>();
+process.on('exit', () => {
+  for (const pid of live) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
 function startDaemon(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Daemon {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`cannot start ${cmd}`);
   const pid = child.pid;
+  live.add(pid);
   let log = '';
   const keep = (b: Buffer) => {
     log = (log + b.toString('utf8')).slice(-20_000);
@@ -122,7 +135,13 @@ function startDaemon(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Daem
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   let done = false;
-  const exit = new Promise<void>((r) => child.on('exit', () => ((done = true), r())));
+  const exit = new Promise<void>((r) =>
+    child.on('exit', () => {
+      done = true;
+      live.delete(pid);
+      r();
+    }),
+  );
   child.on('error', (e) => keep(Buffer.from(`spawn error: ${e.message}\n`)));
   return {
     pid,
