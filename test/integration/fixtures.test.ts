@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { run } from '../helpers/tools.js';
+import { run, startDockerd, startRegistry } from '../helpers/tools.js';
 import { FixtureCache } from '../fixtures/cache.js';
 import type { AttestedFacts, DockerBuiltFacts, MultiplatformFacts, RealisticFacts, ReferrerFacts, RootfsFacts } from '../fixtures/types.js';
 
@@ -324,5 +324,83 @@ describe('fixture cache', () => {
       throw new Error('killed');
     })).rejects.toThrow('killed');
     expect((await readdir(root)).sort()).toEqual(['a', 'a.stamp.json', 'b', 'b.stamp.json']);
+  });
+});
+
+describe('test bench helpers (tools.ts)', () => {
+  const INDEX = 'application/vnd.oci.image.index.v1+json';
+  const push = (from: string, to: string, ...auth: string[]) =>
+    run('skopeo', ['copy', '-q', '--all', '--dest-tls-verify=false', ...auth, from, to]);
+
+  it('startRegistry: plain registry takes a skopeo push and serves the index by its digest', async () => {
+    const facts = await json<MultiplatformFacts>(fixtures.multiplatform.facts);
+    const reg = await startRegistry();
+    try {
+      await push(`oci:${fixtures.multiplatform.layout}:latest`, `docker://${reg.host}/mp:latest`);
+      const res = await fetch(`${reg.url}/v2/mp/manifests/latest`, { headers: { accept: INDEX } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('docker-content-digest')).toBe(facts.indexDigest);
+    } finally {
+      await reg.stop();
+    }
+    await expect(fetch(`${reg.url}/v2/`)).rejects.toThrow();
+  });
+
+  it('startRegistry: htpasswd (Basic) and silly (Bearer challenge) auth', async () => {
+    const basic = await startRegistry({ auth: 'htpasswd' });
+    try {
+      expect((await fetch(`${basic.url}/v2/`)).headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+      const auth = 'Basic ' + Buffer.from(`${basic.username}:${basic.password}`).toString('base64');
+      expect((await fetch(`${basic.url}/v2/`, { headers: { authorization: auth } })).status).toBe(200);
+      await expect(push(`oci:${fixtures.referrer.layout}:latest`, `docker://${basic.host}/r:latest`)).rejects.toThrow();
+      await push(`oci:${fixtures.referrer.layout}:latest`, `docker://${basic.host}/r:latest`, '--dest-creds', `${basic.username}:${basic.password}`);
+    } finally {
+      await basic.stop();
+    }
+    const silly = await startRegistry({ auth: 'silly' });
+    try {
+      const res = await fetch(`${silly.url}/v2/`);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe(`Bearer realm="${silly.tokenUrl}",service="test-registry"`);
+      const token = (await (await fetch(`${silly.tokenUrl}?service=test-registry`)).json()) as { token: string };
+      expect((await fetch(`${silly.url}/v2/`, { headers: { authorization: `Bearer ${token.token}` } })).status).toBe(200);
+      expect(silly.tokenRequests).toHaveLength(1);
+    } finally {
+      await silly.stop();
+    }
+  });
+
+  it('startRegistry: redirect middleware sends blob GETs to 127.0.0.2, which serves the stored bytes', async () => {
+    const reg = await startRegistry({ redirect: true });
+    try {
+      await push(`oci:${fixtures.referrer.layout}:latest`, `docker://${reg.host}/r:latest`);
+      const facts = await json<ReferrerFacts>(fixtures.referrer.facts);
+      const manifest = await json<{ layers: Desc[] }>(blob(fixtures.referrer.layout, facts.image.manifestDigest));
+      const layer = manifest.layers[0]!;
+      const res = await fetch(`${reg.url}/v2/r/blobs/${layer.digest}`, { redirect: 'manual' });
+      expect(res.status).toBe(307);
+      const location = res.headers.get('location') ?? '';
+      expect(location.startsWith(reg.redirectUrl!)).toBe(true);
+      expect(new URL(location).hostname).toBe('127.0.0.2');
+      const bytes = Buffer.from(await (await fetch(location)).arrayBuffer());
+      expect(bytes.length).toBe(layer.size);
+      expect(reg.redirectRequests.at(-1)?.headers.authorization).toBeUndefined();
+    } finally {
+      await reg.stop();
+    }
+  });
+
+  it.skipIf(!fixtures.dockerBuilt)('startDockerd: a private daemon on a unix socket, stopped by pid', async () => {
+    const d = await startDockerd();
+    let stopped = false;
+    try {
+      const info = JSON.parse((await d.docker(['info', '--format', '{{json .}}'])).stdout) as { DockerRootDir: string };
+      expect(info.DockerRootDir).toBe(d.dataRoot);
+      await d.stop();
+      stopped = true;
+      expect(() => process.kill(d.pid, 0)).toThrow();
+    } finally {
+      if (!stopped) await d.stop();
+    }
   });
 });
