@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -325,6 +325,16 @@ export interface TestDockerd {
   stop(): Promise<void>;
 }
 
+/** Unmounts whatever is mounted below `dir` (deepest first), so the folder can be removed. */
+async function unmountUnder(dir: string) {
+  const mounts = (await readFile('/proc/self/mounts', 'utf8').catch(() => ''))
+    .split('\n')
+    .map((l) => (l.split(' ')[1] ?? '').replace(/\\040/g, ' '))
+    .filter((m) => m.startsWith(dir + path.sep))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) await run('umount', [m], { allowFail: true });
+}
+
 /** The docker CLI from Debian's docker.io when present (same version as dockerd), else the one on PATH. */
 export const DOCKER_CLI = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 
@@ -355,6 +365,7 @@ export async function startDockerd(): Promise<TestDockerd> {
     run(DOCKER_CLI, args, { ...opts, env: { ...env, ...opts.env } });
   const stop = async () => {
     await daemon.stop(30_000);
+    await unmountUnder(dir); // dockerd leaves exec/netns/default bind-mounted after it exits
     await rm(dir, { recursive: true, force: true }).catch(() => {});
   };
   try {

@@ -1,5 +1,6 @@
 // Proves the built fixtures are what they claim, with the tools themselves (skopeo, umoci, tar, zstd,
 // sha256sum): never with our core code. Also checks the fixture cache's rebuild rules.
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -399,6 +400,7 @@ describe('test bench helpers (tools.ts)', () => {
       await d.stop();
       stopped = true;
       expect(() => process.kill(d.pid, 0)).toThrow();
+      expect(existsSync(path.dirname(d.socket)), 'temp folder (and its netns mount) removed').toBe(false);
     } finally {
       if (!stopped) await d.stop();
     }
