@@ -17,10 +17,13 @@ export function EfficiencyPanel({ sourceId }: { sourceId: string }) {
   if (!eff) return <div className="placeholder">Computing efficiency…</div>;
   const maxWaste = Math.max(1, ...eff.top.map((t) => t.wastedBytes));
   const goto = (path: string) => {
+    const tree = useTree.getState();
+    const onFinal = img?.layer === undefined && !img?.compare && tree.ctx?.view.kind === 'merged' && tree.ctx.sourceId === sourceId;
+    // Otherwise the tree switches to the final image first; reveal once that has loaded.
+    if (onFinal) void tree.reveal(path);
+    else tree.revealAfterSwitch(path);
     useImages.getState().selectLayer(sourceId, undefined);
     useSources.getState().setTab(sourceId, 'files');
-    // The tree context switches to the merged view on the next render; reveal after it loaded.
-    setTimeout(() => void useTree.getState().reveal(path), 50);
   };
   return (
     <div className="efficiency">

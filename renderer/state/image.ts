@@ -51,6 +51,8 @@ export const useImages = create<ImagesStore>((set, get) => {
       }
     },
     selectLayer(sourceId, layer) {
+      // Marks for the e2e performance figures (docs/benchmarks.md).
+      performance.mark('oci:layer-select');
       patch(sourceId, { layer, compare: undefined });
     },
     setMode(sourceId, mode) {

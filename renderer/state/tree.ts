@@ -51,9 +51,13 @@ interface TreeState {
   clearSearch(): void;
   gotoHit(delta: number): Promise<void>;
   reveal(path: string): Promise<void>;
+  /** Reveals `path` once the next view change has loaded (e.g. after switching to the final tree). */
+  revealAfterSwitch(path: string): void;
+  pendingReveal?: string;
 }
 
 const EXPAND_ALL_LIMIT = 250_000;
+const AUTO_EXPAND_CHANGES = 400;
 
 function filterOf(s: Pick<TreeState, 'changes' | 'search'>) {
   const f: { changes?: ChangeKind[]; search?: SearchQuery } = {};
@@ -98,6 +102,7 @@ export const useTree = create<TreeState>((set, get) => {
       // Folders that no longer exist in this view are dropped from the expanded set.
       const expanded = new Set([...get().expanded].filter((p) => children.has(p)));
       set({ ...rebuild(children, expanded), loadingRoot: false, lastLoad: { started, ended: performance.now() } });
+      performance.mark('oci:tree-data', { detail: get().rows.length });
     } catch (e) {
       if (get().gen !== gen) return;
       let msg: string;
@@ -123,6 +128,28 @@ export const useTree = create<TreeState>((set, get) => {
     set(rebuild(children, get().expanded));
   }
 
+  /** In a diff view with few changes, opens the folders that hold them so they are seen at once. */
+  async function expandToChanges(ctx: TreeContext): Promise<void> {
+    if (ctx.view.kind !== 'diff') return;
+    const gen = get().gen;
+    try {
+      const page = await api().listChanges({ image: ctx.image, bottom: ctx.view.bottom, top: ctx.view.top, limit: AUTO_EXPAND_CHANGES + 1 });
+      if (page.total > AUTO_EXPAND_CHANGES || get().gen !== gen) return;
+      const dirs = new Set<string>();
+      for (const e of page.entries) for (const a of ancestors(e.path)) if (a !== '/') dirs.add(a);
+      const need = [...dirs].filter((d) => !get().children.has(d));
+      const lists = await Promise.all(need.map((d) => fetchDir(ctx, d).catch(() => undefined)));
+      if (get().gen !== gen) return;
+      const children = new Map(get().children);
+      need.forEach((d, i) => lists[i] && children.set(d, lists[i]));
+      const expanded = new Set(get().expanded);
+      for (const d of dirs) if (children.has(d)) expanded.add(d);
+      set(rebuild(children, expanded));
+    } catch {
+      // opening folders is a convenience; the tree is already shown
+    }
+  }
+
   return {
     key: '',
     gen: 0,
@@ -145,7 +172,14 @@ export const useTree = create<TreeState>((set, get) => {
       set({ ctx, key, ...(sameImage ? {} : { expanded: new Set<string>(), selected: undefined, hits: [], hitTotal: 0, hitIndex: -1, search: undefined, searchText: '' }) });
       // A view without changes (merged) makes a change filter meaningless.
       if (ctx.view.kind === 'merged' && get().changes.length) set({ changes: [] });
-      void reload().then(() => (get().search ? get().runSearch() : undefined));
+      void reload().then(() => {
+        const pending = get().pendingReveal;
+        if (pending) {
+          set({ pendingReveal: undefined });
+          return get().reveal(pending);
+        }
+        return get().search ? get().runSearch() : ctx.view.kind === 'diff' ? expandToChanges(ctx) : undefined;
+      });
     },
     toggle(path) {
       if (get().expanded.has(path)) get().collapse(path);
@@ -199,6 +233,7 @@ export const useTree = create<TreeState>((set, get) => {
           }
         }
         if (get().gen !== gen) return;
+        performance.mark('oci:tree-data', { detail: 0 });
         const expanded = new Set<string>();
         for (const [p, list] of children) {
           if (p !== '/') expanded.add(p);
@@ -260,6 +295,9 @@ export const useTree = create<TreeState>((set, get) => {
       const i = (((hitIndex + delta) % hits.length) + hits.length) % hits.length;
       set({ hitIndex: i });
       await get().reveal(hits[i]!.path);
+    },
+    revealAfterSwitch(path) {
+      set({ pendingReveal: path });
     },
     async reveal(path) {
       const chain = ancestors(path);

@@ -1,0 +1,266 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { fx, noSharedFixtures } from '../helpers/fixtures.js';
+import { writeBigLayout } from './big-layout.js';
+import { ARTIFACTS, buildRenderer, launchChromium, startWebMode, type WebMode } from './helpers.js';
+import { addedRemoved, dockerSaveFacts, mergedPaths, type SaveFacts } from './tar-oracle.js';
+
+// The explorer UI in web mode against the real core. Every count the UI shows is compared with facts
+// read by GNU tar or from the fixture builder's facts files, never with our core's own answers.
+
+const DIVE = fx('dive/.data/test-docker-image.tar');
+
+async function shot(page: Page, name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+const num = (s: string) => Number(s.replace(/[^\d]/g, ''));
+
+describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () => {
+  let web: WebMode;
+  let browser: Browser;
+  let page: Page;
+  let facts: SaveFacts;
+  const merged: Set<string>[] = [];
+
+  beforeAll(async () => {
+    buildRenderer();
+    facts = dockerSaveFacts(DIVE);
+    for (let i = 0; i < facts.layers.length; i++) merged.push(mergedPaths(facts.layers, i));
+    web = await startWebMode(DIVE);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(web.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.stop();
+  });
+
+  it('shows the descriptor graph: the manifest and one node per layer', async () => {
+    await page.locator('.gnode[data-kind="manifest"]').first().waitFor();
+    // docker save layers are uncompressed tars: their digest is the sha256 of the tar bytes.
+    expect(await page.locator('.gnode[data-kind="layer"]').count()).toBe(facts.layers.length);
+    await page.locator('.gnode[data-kind="manifest"]').first().click();
+    await expect.poll(() => page.locator('.inspector').textContent()).toContain('dive-test:latest');
+    await shot(page, 'graph');
+  });
+
+  it('click a layer in the graph → its files, with the right counts', async () => {
+    const layer = 2; // RUN mkdir -p /root/example/really/nested
+    const digest = 'sha256:' + createHash('sha256').update(readLayerBytes(DIVE, layer)).digest('hex');
+    await page.locator(`.gnode[data-digest="${digest}"]`).click();
+    await page.getByRole('button', { name: `Files of layer ${layer + 1}` }).click();
+    const want = addedRemoved(merged[layer - 1]!, merged[layer]!);
+    const summary = page.getByLabel('Diff summary');
+    await expect.poll(() => summary.textContent()).toContain(`+${want.added} added`);
+    expect(await summary.textContent()).toContain(`−${want.removed} removed`);
+    // The folders holding the changes are opened: every added path is a highlighted row.
+    await expect.poll(() => page.locator('.tree-row[data-change="added"]').count()).toBe(want.added);
+    await shot(page, 'layer-tree');
+  });
+
+  it('filter "removed" lists exactly the paths the layer removed, with the layer that removed them', async () => {
+    const layer = facts.layers.findIndex((l, i) => i > 0 && addedRemoved(merged[i - 1]!, merged[i]!).removed > 0);
+    expect(layer).toBeGreaterThan(0);
+    const want = addedRemoved(merged[layer - 1]!, merged[layer]!);
+    await page.locator(`.layer-row[data-layer="${layer}"]`).click();
+    await page.getByRole('group', { name: 'Show changes' }).getByRole('button', { name: 'removed' }).click();
+    await page.getByRole('button', { name: 'Expand', exact: true }).click();
+    await expect.poll(() => page.locator('.tree-row[data-change="removed"]').count()).toBe(want.removed);
+    expect(await page.locator('.tree-row[data-change="removed"] .removed-by').first().textContent()).toContain(`removed in layer ${layer + 1}`);
+    await shot(page, 'filter-removed');
+    await page.getByRole('group', { name: 'Show changes' }).getByRole('button', { name: 'removed' }).click();
+  });
+
+  it('search in the final image: hit count and next/previous', async () => {
+    await page.locator('.layer-row.final').click();
+    const final = merged[merged.length - 1]!;
+    const want = [...final].filter((p) => p.endsWith('.txt')).length;
+    await page.getByLabel('Search paths').fill('*.txt');
+    await page.getByLabel('Search paths').press('Enter');
+    await expect.poll(() => page.locator('.hit-count').textContent()).toBe(`1 / ${want}`);
+    await page.getByRole('button', { name: 'Next match' }).click();
+    await expect.poll(() => page.locator('.hit-count').textContent()).toBe(`2 / ${want}`);
+    const sel = await page.locator('.tree-row.selected').getAttribute('data-path');
+    expect(final.has(sel!)).toBe(true);
+    expect(sel!.endsWith('.txt')).toBe(true);
+    await shot(page, 'search');
+    await page.getByRole('button', { name: 'Clear search' }).click();
+  });
+
+  it('opens a text file and a binary', async () => {
+    const last = facts.layers.findLastIndex((l) => l.includes('/somefile.txt'));
+    const text = facts.read(last, '/somefile.txt').toString('utf8');
+    await page.locator('.tree-row[data-path="/somefile.txt"]').click();
+    await expect.poll(() => page.locator('.viewer .code').textContent()).toBe(text);
+    await shot(page, 'text-file');
+
+    await page.locator('.tree-row[data-path="/bin"]').click();
+    const busybox = facts.read(0, '/bin/busybox');
+    await page.locator('.tree-row[data-path="/bin/busybox"]').click();
+    const firstRow = [...busybox.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    await expect.poll(() => page.locator('[aria-label="Hex view"] .hex-row').first().textContent()).toContain(firstRow);
+    await shot(page, 'binary-file');
+    await page.locator('.tree-row[data-path="/bin"]').click();
+  });
+
+  it('compares two layers', async () => {
+    const [a, b] = [3, 7];
+    await page.getByLabel(`Pick layer ${a + 1} to compare`).check();
+    await page.getByLabel(`Pick layer ${b + 1} to compare`).check();
+    await page.getByRole('button', { name: `Compare layers ${a + 1} and ${b + 1}` }).click();
+    const want = addedRemoved(merged[a]!, merged[b]!);
+    const summary = page.getByLabel('Diff summary');
+    await expect.poll(() => summary.textContent()).toContain(`+${want.added} added`);
+    expect(await summary.textContent()).toContain(`−${want.removed} removed`);
+    await shot(page, 'compare');
+  });
+
+  it("efficiency shows dive's figures for dive's test image", async () => {
+    await page.getByRole('tab', { name: 'Efficiency' }).click();
+    // From dive's own CI expectations for this image (.data/.dive-ci): efficiency 0.98442, 32,025 wasted bytes.
+    await expect.poll(() => page.getByTestId('eff-score').locator('.figure-value').textContent()).toBe('98.44 %');
+    expect(num((await page.getByTestId('eff-wasted').locator('.figure-value').textContent())!)).toBe(32025);
+    await shot(page, 'efficiency');
+    // A wasted path → the tree, selected.
+    const first = page.locator('.wasted-table tbody tr').first().locator('button');
+    const p = await first.textContent();
+    await first.click();
+    await expect.poll(() => page.locator('.tree-row.selected').getAttribute('data-path')).toBe(p);
+  });
+
+  it('opens a second source (multi-platform index) and switches between them', async () => {
+    const fixtures = inject('fixtures');
+    const mp = JSON.parse(readFileSync(fixtures.multiplatform.facts, 'utf8')) as { indexDigest: string; images: { manifestDigest: string; platform: { os: string; architecture: string; variant?: string } }[] };
+    await page.getByRole('button', { name: 'Open a source' }).click();
+    await shot(page, 'start');
+    await page.getByLabel('Path to open').fill(fixtures.multiplatform.layout);
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.locator(`.gnode[data-digest="${mp.indexDigest}"]`).waitFor();
+    for (const img of mp.images) {
+      const n = page.locator(`.gnode[data-digest="${img.manifestDigest}"]`);
+      expect(await n.locator('.badge.platform').textContent()).toBe(`${img.platform.os}/${img.platform.architecture}${img.platform.variant ? '/' + img.platform.variant : ''}`);
+    }
+    await shot(page, 'graph-index');
+    const tabs = page.getByRole('tablist', { name: 'Open sources' }).getByRole('tab');
+    expect(await tabs.count()).toBe(2);
+    await tabs.first().click();
+    // Each source keeps its own view: the dive image was left on its files.
+    await expect.poll(() => page.getByRole('tab', { name: 'Layers & files' }).getAttribute('aria-selected')).toBe('true');
+    await page.getByRole('tab', { name: 'Graph' }).click();
+    await expect.poll(() => page.locator('.gnode[data-kind="manifest"] .gnode-name').first().textContent()).toContain('dive-test:latest');
+    await tabs.nth(1).click();
+    await page.locator(`.gnode[data-digest="${mp.indexDigest}"]`).waitFor();
+  });
+
+  it('an unreadable path shows the core\'s sentence on the start screen', async () => {
+    await page.getByRole('button', { name: 'Open a source' }).click();
+    await page.getByLabel('Path to open').fill('/nonexistent/image.tar');
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    const alert = page.locator('.start .error-banner');
+    await alert.waitFor();
+    expect((await alert.textContent())!.length).toBeGreaterThan(20);
+    await shot(page, 'open-error');
+  });
+});
+
+function readLayerBytes(archive: string, layer: number): Buffer {
+  const manifest = JSON.parse(execTar(['-xOf', archive, 'manifest.json']).toString()) as { Layers: string[] }[];
+  return execTar(['-xOf', archive, manifest[0]!.Layers[layer]!]);
+}
+
+function execTar(args: string[]): Buffer {
+  return execFileSync('tar', args, { maxBuffer: 1 << 30 });
+}
+
+describe('explorer UI performance (100k-entry tree)', () => {
+  let web: WebMode;
+  let browser: Browser;
+  let page: Page;
+  let dir: string;
+  const DIRS = 100;
+  const FILES = 1000;
+
+  beforeAll(async () => {
+    buildRenderer();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'oci-e2e-big-'));
+    await writeBigLayout(dir, DIRS, FILES);
+    web = await startWebMode(dir);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(web.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('measures first rows, long tasks while scrolling 50 pages, and a layer switch', async () => {
+    await page.getByRole('tab', { name: 'Layers & files' }).click();
+    await page.locator('.tree-row').first().waitFor({ timeout: 240_000 });
+    await page.evaluate(() => performance.clearMarks());
+    await page.getByRole('button', { name: 'Expand', exact: true }).click();
+    const total = DIRS * (FILES + 1);
+    await expect.poll(() => page.locator('.tree-list').getAttribute('data-rows'), { timeout: 120_000 }).toBe(String(total));
+    const firstRows = await page.evaluate(() => {
+      const data = performance.getEntriesByName('oci:tree-data').at(-1);
+      const rows = performance.getEntriesByName('oci:tree-rows').at(-1);
+      return data && rows ? rows.startTime - data.startTime : -1;
+    });
+    expect(firstRows).toBeGreaterThanOrEqual(0);
+    await shot(page, 'big-tree');
+
+    // Long tasks while scrolling 50 pages, one page per frame.
+    const scroll = await page.evaluate(async () => {
+      const tasks: number[] = [];
+      const obs = new PerformanceObserver((l) => l.getEntries().forEach((e) => tasks.push(e.duration)));
+      obs.observe({ type: 'longtask' });
+      const el = document.querySelector('.tree-list')!;
+      const t0 = performance.now();
+      for (let i = 0; i < 50; i++) {
+        el.scrollTop += el.clientHeight;
+        await new Promise((r) => requestAnimationFrame(() => r(null)));
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      obs.disconnect();
+      return { tasks, ms: performance.now() - t0, top: el.scrollTop };
+    });
+    expect(scroll.top).toBeGreaterThan(0);
+    const visible = await page.locator('.tree-row').count();
+    expect(visible).toBeGreaterThan(10);
+    expect(visible).toBeLessThan(200); // virtualized: only the rows in view (+ overscan) exist
+
+    // Layer switch: the final tree → layer 2's own changes (the 100 folders stay expanded).
+    await page.evaluate(() => performance.clearMarks());
+    await page.locator('.layer-row[data-layer="1"]').click();
+    await expect.poll(() => page.getByLabel('Diff summary').textContent(), { timeout: 60_000 }).toContain('+20 added');
+    const layerSwitchMs = () =>
+      page.evaluate(() => {
+        const sel = performance.getEntriesByName('oci:layer-select').at(-1);
+        const rows = performance.getEntriesByName('oci:tree-rows').find((r) => r.startTime > (sel?.startTime ?? 0));
+        return sel && rows ? rows.startTime - sel.startTime : -1;
+      });
+    await expect.poll(layerSwitchMs, { timeout: 60_000 }).toBeGreaterThanOrEqual(0);
+    const layerSwitch = await layerSwitchMs();
+    await shot(page, 'big-tree-layer');
+
+    const figures = {
+      entries: total,
+      firstRowsAfterDataMs: Math.round(firstRows),
+      scroll50Pages: { ms: Math.round(scroll.ms), longTasks: scroll.tasks.length, longestMs: Math.round(Math.max(0, ...scroll.tasks)) },
+      layerSwitchMs: Math.round(layerSwitch),
+    };
+    writeFileSync(path.join(ARTIFACTS, 'ui-perf.json'), JSON.stringify(figures, null, 2));
+    console.log('UI performance:', JSON.stringify(figures));
+  });
+});
