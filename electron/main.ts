@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, session, shell, utilityProcess, type MenuItemConstructorOptions, type WebContents } from 'electron';
 import { IPC_CHANNEL, type EventEnvelope, type RecentSource } from '../shared/api/contract.js';
@@ -168,14 +169,15 @@ function createWindow(): BrowserWindow {
 
 async function start(): Promise<void> {
   app.on('web-contents-created', (_e, contents) => hardenContents(contents));
-  app.on('second-instance', (_e, argv) => {
+  app.on('second-instance', (_e, argv, workingDirectory) => {
     const w = focused();
     if (w) {
       if (w.isMinimized()) w.restore();
       w.focus();
     }
+    // argv of the second launch is relative to ITS working directory.
     const spec = sourceFromArgv(argv, app.isPackaged);
-    if (spec) void openFromShell(spec);
+    if (spec) void openFromShell(existsSync(path.resolve(workingDirectory, spec)) ? path.resolve(workingDirectory, spec) : spec);
   });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
@@ -220,7 +222,7 @@ async function start(): Promise<void> {
 
   // The first screen is never empty: the source from the command line, else the bundled demo image.
   const spec = sourceFromArgv(process.argv, app.isPackaged);
-  if (spec) await openFromShell(path.resolve(spec));
+  if (spec) await openFromShell(existsSync(path.resolve(spec)) ? path.resolve(spec) : spec);
   else await core.dispatch('openDemo', {});
   await rebuildMenu();
   createWindow();

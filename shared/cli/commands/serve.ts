@@ -87,7 +87,9 @@ export async function runServe(argv: string[], io: CliIO, opts: ServeOptions = {
 
   // Open what was asked for (or the demo) before printing the URL, so the first screen is never empty.
   const spec = args.positionals[0];
-  const first = spec ? await table.dispatch('openSource', { spec: path.resolve(io.cwd, spec) }) : await table.dispatch('openDemo', {});
+  // A relative path is made absolute (Recent must work from anywhere); prefixed specs pass as given.
+  const given = spec && existsSync(path.resolve(io.cwd, spec)) ? path.resolve(io.cwd, spec) : spec;
+  const first = given ? await table.dispatch('openSource', { spec: given }) : await table.dispatch('openDemo', {});
   if (!first.ok) {
     if (spec) {
       await table.close();

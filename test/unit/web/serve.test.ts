@@ -53,5 +53,21 @@ describe('oci-explorer serve', () => {
   it('fails clearly when the SOURCE cannot be opened', async () => {
     await expect(runServe(['--no-open', '/no/such/path'], io(), { rendererDir: await renderer(), signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'SOURCE_NOT_FOUND' });
   });
-});
 
+  it('opens a relative SOURCE against the working directory and keeps prefixed specs as given', async () => {
+    const ac = new AbortController();
+    const cli = { ...io(), cwd: path.resolve(__dirname, '../../../resources') };
+    let server!: WebServer;
+    let listening!: () => void;
+    const ready = new Promise<void>((r) => (listening = r));
+    const exit = runServe(['--no-open', 'demo'], cli, { rendererDir: await renderer(), stateDir: await mkdtemp(path.join(os.tmpdir(), 'oe-serve-state-')), signal: ac.signal, onListening: (s) => ((server = s), listening()) });
+    await ready;
+    const r = await fetch(`${server.origin}/api/listSources`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-explorer-token': server.token }, body: '{}' });
+    const env = (await r.json()) as { value: { location: string; demo?: boolean }[] };
+    expect(env.value).toEqual([expect.objectContaining({ location: path.resolve(__dirname, '../../../resources/demo') })]);
+    expect(env.value[0]!.demo).toBeUndefined();
+    ac.abort();
+    await exit;
+    await expect(runServe(['--no-open', 'oci:/no/such/layout:tag'], io(), { rendererDir: await renderer(), signal: AbortSignal.abort() })).rejects.toMatchObject({ message: expect.stringContaining('/no/such/layout') });
+  });
+});
