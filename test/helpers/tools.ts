@@ -218,14 +218,18 @@ const closeServer = (s: http.Server) =>
   });
 
 async function bcryptHash(password: string): Promise<string> {
-  // The registry accepts only bcrypt; Debian's python3 crypt (libxcrypt) makes one without an npm dependency.
+  // The registry accepts only bcrypt. Debian's python3 crypt (libxcrypt) makes one without an npm
+  // dependency; apache2-utils' htpasswd is the fallback (Python ≥ 3.13 has no crypt module).
   const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   const code =
     'import crypt,sys,warnings\nwarnings.simplefilter("ignore")\n' +
     'print(crypt.crypt(sys.stdin.read(), crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))';
-  const { stdout } = await run(py, ['-c', code], { input: password });
-  const hash = stdout.trim();
-  if (!hash.startsWith('$2')) throw new Error(`python3 crypt did not produce a bcrypt hash (got ${hash.slice(0, 8)}…)`);
+  const viaPython = await run(py, ['-c', code], { input: password, allowFail: true }).catch(() => undefined);
+  let hash = viaPython?.code === 0 ? viaPython.stdout.trim() : '';
+  if (!hash.startsWith('$2') && hasCommand('htpasswd')) {
+    hash = (await run('htpasswd', ['-niBC', '4', 'x'], { input: password })).stdout.trim().replace(/^x:/, '');
+  }
+  if (!hash.startsWith('$2')) throw new Error('cannot make a bcrypt hash for htpasswd auth: install python3 (with crypt) or apache2-utils');
   return hash;
 }
 
