@@ -3,7 +3,12 @@
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
+type NodeBuffer = { from(b: Uint8Array): { toString(enc: 'base64'): string } };
+
 export function bytesToBase64(b: Uint8Array): string {
+  // The server side (Node) has a native encoder; the browser uses the loop below.
+  const B = (globalThis as { Buffer?: NodeBuffer }).Buffer;
+  if (B) return B.from(b).toString('base64');
   let out = '';
   let i = 0;
   for (; i + 2 < b.length; i += 3) {

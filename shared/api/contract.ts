@@ -396,8 +396,9 @@ export interface PullProgressEvent {
 }
 
 /**
- * Requests from the shell (menus, drag and drop, a second launch with a path) for the UI to act on,
- * so errors are shown in the UI like any other open.
+ * Requests from the shell for the UI to act on. Today the desktop shell opens sources itself (menus,
+ * drag and drop, argv, a second launch) and the UI learns of them from 'sources-changed' (or a failed
+ * 'operation'); this event is the place for shell requests that need the UI, and is not emitted yet.
  */
 export type ShellCommand =
   | { command: 'open-folder' }
@@ -410,13 +411,20 @@ export interface ExplorerEvents {
   'index-progress': IndexProgressEvent;
   'extract-progress': ExtractProgressEvent;
   'pull-progress': PullProgressEvent;
+  /** Nodes of a source's graph changed (layers verified when selectImage read them): call getGraph again. */
+  'graph-changed': { sourceId: SourceId; digests: Digest[] };
   /** The set of open sources changed; `active` is the one to show (newly opened). */
   'sources-changed': { sources: SourceHandle[]; active?: SourceId };
   command: ShellCommand;
 }
 
 export type EventName = keyof ExplorerEvents;
-export const EVENTS = ['operation', 'index-progress', 'extract-progress', 'pull-progress', 'sources-changed', 'command'] as const satisfies readonly EventName[];
+export const EVENTS = ['operation', 'index-progress', 'extract-progress', 'pull-progress', 'graph-changed', 'sources-changed', 'command'] as const satisfies readonly EventName[];
+
+// Compile-time check that EVENTS lists every event.
+type _AllEvents = Exclude<EventName, (typeof EVENTS)[number]> extends never ? true : never;
+const _allEvents: _AllEvents = true;
+void _allEvents;
 
 /** One event as it crosses a transport. */
 export interface EventEnvelope<K extends EventName = EventName> {

@@ -290,6 +290,8 @@ export function createHandlerTable(opts: HandlerOptions): HandlerTable {
       const engine = layers();
       return runOp('index', a.opId, `Indexing ${image.names[0] ?? image.manifest.slice(0, 19)}`, a.sourceId, async (signal, op) => {
         const summary = await engine.summarize({ source: e.source, graph, image }, { signal, progress: progressSink(op, a.sourceId, image.manifest) });
+        // Reading the layers verified them: the graph's layer nodes changed state.
+        emit('graph-changed', { sourceId: a.sourceId, digests: summary.layers.map((l) => l.digest) });
         return { ref: { sourceId: a.sourceId, manifest: image.manifest }, ...summary };
       });
     },
@@ -321,8 +323,9 @@ export function createHandlerTable(opts: HandlerOptions): HandlerTable {
     async readFile(a) {
       const { image, ...rest } = a;
       const chunk = await layers().readFile(await engineImage(image), { ...rest, length: Math.min(rest.length ?? MAX_READ, MAX_READ) }, lifetime.signal);
-      // Structured clone turns a Buffer into a plain Uint8Array anyway; do it here so both transports agree.
-      return { ...chunk, data: new Uint8Array(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength) };
+      // A plain Uint8Array of exactly these bytes: a view into a pooled Buffer would make structured
+      // clone copy the whole pool, and both transports should see the same type.
+      return { ...chunk, data: new Uint8Array(chunk.data) };
     },
     async extract(a) {
       const { image, opId, ...rest } = a;

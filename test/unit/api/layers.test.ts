@@ -81,6 +81,8 @@ describe('selectImage', () => {
     const done = events.filter((e) => e.event === 'index-progress' && (e.payload as { done: boolean }).done).map((e) => e.payload as { opId: string; layer: number });
     expect(new Set(done.map((d) => d.layer))).toEqual(new Set([0, 1, 2]));
     expect(done.every((d) => d.opId === 'op-select')).toBe(true);
+    const changed = events.find((e) => e.event === 'graph-changed')!.payload as { sourceId: string; digests: string[] };
+    expect(changed).toEqual({ sourceId: image.sourceId, digests: summary.layers.map((l) => l.digest) });
     const g = await call<{ nodes: { kind: string; digest: string; verify: string }[] }>('getGraph', { sourceId: image.sourceId });
     for (const l of summary.layers) expect(g.nodes.find((n) => n.digest === l.digest)!.verify).toBe('verified');
   });
