@@ -82,5 +82,14 @@ export function createWebClient(base = '', deps?: Partial<WebDeps>): ExplorerApi
     },
   };
   for (const m of METHODS) api[m] = (args?: unknown) => call(m, args);
+  // In a browser, links open in a new tab of that browser (the server has no screen); https only.
+  api.openExternal = async (args: { url?: unknown }) => {
+    const url = typeof args?.url === 'string' ? args.url : '';
+    if (!/^https:\/\//i.test(url)) throw new ApiError({ code: 'FORBIDDEN', message: `Only https links are opened, not ${url || 'this one'}.` });
+    const open = (globalThis as { open?: (u: string, t: string, f: string) => unknown }).open;
+    if (!open) return { opened: false };
+    open(url, '_blank', 'noopener,noreferrer');
+    return { opened: true };
+  };
   return api as ExplorerApi;
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,14 @@ export function configDir(env: Record<string, string | undefined> = process.env)
   if (process.platform === 'win32') return path.join(env.APPDATA ?? path.join(os.homedir(), 'AppData', 'Roaming'), 'OCI Explorer');
   if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Application Support', 'OCI Explorer');
   return path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'oci-explorer');
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 export interface ServeOptions {
@@ -80,7 +88,7 @@ export async function runServe(argv: string[], io: CliIO, opts: ServeOptions = {
   const table = createHandlerTable({
     core: defaultCore(),
     mode: 'web',
-    appVersion: process.env.npm_package_version ?? '0.1.0',
+    appVersion: packageVersion(),
     stateDir: opts.stateDir ?? configDir(io.env),
     ...(existsSync(demoPath) ? { demoPath } : {}),
   });
