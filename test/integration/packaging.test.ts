@@ -42,7 +42,7 @@ beforeAll(async () => {
   const pkg = JSON.parse(await readFile(path.join(REPO, 'package.json'), 'utf8')) as Record<string, unknown>;
   // The app ships no node_modules (vite bundles everything), so the packed package.json needs no dependencies.
   const { dependencies: _d, devDependencies: _dd, scripts: _s, bin: _b, ...packed } = pkg;
-  await writeFile(path.join(tmp, 'package.json'), JSON.stringify({ ...packed, author: 'OCI Explorer contributors' }, null, 2));
+  await writeFile(path.join(tmp, 'package.json'), JSON.stringify(packed, null, 2));
   const env = { ...process.env, OCI_EXPLORER_DIST: path.join(tmp, 'dist') };
   const vite = path.join(REPO, 'node_modules/.bin/vite');
   await run(vite, ['build', '--config', 'vite.renderer.config.ts'], { cwd: REPO, env });
