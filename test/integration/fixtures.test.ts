@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { run, startDockerd, startRegistry } from '../helpers/tools.js';
 import { FixtureCache } from '../fixtures/cache.js';
-import type { AttestedFacts, DockerBuiltFacts, MultiplatformFacts, RealisticFacts, ReferrerFacts, RootfsFacts } from '../fixtures/types.js';
+import type { AttestedFacts, DockerBuiltFacts, EdgeFacts, MultiplatformFacts, RealisticFacts, ReferrerFacts, RootfsFacts } from '../fixtures/types.js';
 
 const fixtures = inject('fixtures');
 const json = async <T>(file: string) => JSON.parse(await readFile(file, 'utf8')) as T;
@@ -296,6 +296,40 @@ describe.skipIf(!fixtures.dockerBuilt)(`dockerd-built ${fixtures.dockerBuiltSkip
     const config = JSON.parse(await skopeo('inspect', '--config', `docker-archive:${built.file}`)) as { rootfs: { diff_ids: string[] }; history: { created_by?: string }[] };
     expect(config.rootfs.diff_ids).toEqual(facts.diffIDs);
     expect(config.history.map((h) => h.created_by ?? '').filter((c) => c.includes('/bin/sh -c'))).toEqual(facts.expect.steps.slice(1).map((s) => s.createdBy));
+  });
+});
+
+describe('edge (umoci: names, xattrs, type changes)', () => {
+  it('layer tars hold a non-UTF-8 name, a 100-byte name, a path over 255 bytes, xattrs, and a whiteout under a new file', async () => {
+    const facts = await json<EdgeFacts>(fixtures.edge.facts);
+    const { layout, tag } = fixtures.edge;
+    const layers = (await inspectRaw(`oci:${layout}:${tag}`)).layers ?? [];
+    expect(layers).toHaveLength(2);
+    const names0 = (await run('tar', ['--quoting-style=escape', '-tf', blob(layout, layers[0]!.digest)])).stdout.split('\n');
+    expect(names0).toContain('names/bad-\\377-name');
+    expect(names0.some((n) => path.posix.basename(n).length === 100)).toBe(true);
+    expect(names0.some((n) => n.length > 255)).toBe(true);
+    const xv = (await run('tar', ['--xattrs', '--xattrs-include=*', '-tvvf', blob(layout, layers[0]!.digest)])).stdout;
+    expect(xv).toMatch(/xattr\/file\n {2}x: 20 security\.capability\n {2}x: 11 user\.comment/);
+    const tv1 = await tarTv(blob(layout, layers[1]!.digest));
+    expect(tv1).toMatch(/^-\S+ .* type\/dir-to-file$/m);
+    expect(tv1).toMatch(/ type\/dir-to-file\/\.wh\.child$/m);
+    expect(tv1).toMatch(/^d\S+ .* type\/file-to-dir\/$/m);
+    expect(facts.escapedNames[0]).toEqual(names0.filter(Boolean));
+  });
+
+  it('merged by umoci: types changed, the old directory children gone, the raw non-UTF-8 name kept, xattrs updated', async () => {
+    const facts = await json<EdgeFacts>(fixtures.edge.facts);
+    const raw = await readFile(fixtures.edge.oracle);
+    expect(raw.includes(Buffer.from(facts.nonUtf8NameHex, 'hex'))).toBe(true);
+    const tree = await oracle(fixtures.edge.oracle);
+    for (const p of facts.expect.exist) expect(tree.has(p), `${p} should exist`).toBe(true);
+    for (const p of facts.expect.absent) expect(tree.has(p), `${p} should be absent`).toBe(false);
+    expect(tree.get('type/dir-to-file')?.[0]).toBe('f');
+    expect(tree.get('type/file-to-dir')?.[0]).toBe('d');
+    expect(tree.get('type/link-to-dir')?.[0]).toBe('d');
+    expect(tree.get('zeros/10MiB')?.[1]).toBe(String(10 << 20));
+    expect(Buffer.from(facts.xattrs['xattr/file']?.['user.comment'] ?? '', 'base64').toString()).toBe('changed');
   });
 });
 
