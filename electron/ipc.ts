@@ -9,6 +9,9 @@ import { isAppUrl } from './security.js';
 export interface FrameLike {
   url: string;
   parent?: FrameLike | null;
+  /** WebFrameMain ids: a frame is identified by (processId, routingId), not by object identity. */
+  processId?: number;
+  routingId?: number;
 }
 export interface SenderLike {
   id: number;
@@ -40,8 +43,11 @@ export function senderProblem(event: InvokeEventLike, isOurWindow: (s: SenderLik
   const frame = event.senderFrame;
   if (!frame) return 'the calling frame is gone';
   if (!isOurWindow(event.sender)) return 'the caller is not an OCI Explorer window';
-  if (event.sender.mainFrame && frame !== event.sender.mainFrame) return 'only the top frame may call the API';
   if (frame.parent) return 'only the top frame may call the API';
+  const main = event.sender.mainFrame;
+  if (main && frame !== main && (frame.routingId === undefined || frame.routingId !== main.routingId || frame.processId !== main.processId)) {
+    return 'only the top frame may call the API';
+  }
   if (!isAppUrl(frame.url)) return `calls from ${safeOrigin(frame.url)} are not allowed`;
   return undefined;
 }

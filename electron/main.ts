@@ -12,6 +12,7 @@ import {
   APP_SCHEME_PRIVILEGES,
   allowNavigation,
   allowPermission,
+  allowRequest,
   isAllowedExternal,
   webPreferences,
   windowOpenDecision,
@@ -157,7 +158,7 @@ function createWindow(): BrowserWindow {
     minHeight: 560,
     show: false,
     title: 'OCI Explorer',
-    webPreferences: webPreferences(path.join(here, 'preload.cjs')),
+    webPreferences: webPreferences(path.join(here, 'preload.cjs'), { devTools: !app.isPackaged }),
   });
   const id = win.webContents.id;
   windows.set(id, win);
@@ -194,7 +195,7 @@ async function start(): Promise<void> {
   ses.setPermissionRequestHandler((_wc, permission, callback) => callback(allowPermission(permission)));
   ses.setPermissionCheckHandler((_wc, permission) => allowPermission(permission));
   // Belt and braces beside the CSP: the renderer never talks to the network.
-  ses.webRequest.onBeforeRequest({ urls: ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*', 'file://*/*'] }, (_d, cb) => cb({ cancel: true }));
+  ses.webRequest.onBeforeRequest((details, cb) => cb({ cancel: !allowRequest(details.url) }));
 
   registerIpc(ipcMain as unknown as Parameters<typeof registerIpc>[0], {
     dispatch: (m, a) => core.dispatch(m, a),

@@ -26,7 +26,7 @@ export const APP_SCHEME_PRIVILEGES = {
  * webPreferences of every window (Electron security checklist): sandboxed, isolated, no Node, no
  * webview, no remote content flags. webSecurity is deliberately left at its default (true).
  */
-export function webPreferences(preloadPath: string) {
+export function webPreferences(preloadPath: string, opts: { devTools: boolean } = { devTools: false }) {
   return {
     preload: preloadPath,
     sandbox: true,
@@ -37,13 +37,13 @@ export function webPreferences(preloadPath: string) {
     webviewTag: false,
     allowRunningInsecureContent: false,
     experimentalFeatures: false,
-    enableBlinkFeatures: '',
     // Middle-click (auxclick) on a link must not open anything; window.open is denied anyway.
     disableBlinkFeatures: 'Auxclick',
     navigateOnDragDrop: false,
     safeDialogs: true,
     spellcheck: false,
-    devTools: true,
+    // Developer tools only in development builds.
+    devTools: opts.devTools,
   } as const;
 }
 
@@ -99,4 +99,10 @@ export function windowOpenDecision(url: string): { action: 'deny'; openExternall
 /** Navigation of the main frame away from the app is always prevented. */
 export function allowNavigation(url: string): boolean {
   return isAppUrl(url);
+}
+
+/** What the renderer may load at all (webRequest filter beside the CSP): the app and in-memory URLs. */
+export function allowRequest(url: string): boolean {
+  if (isAppUrl(url)) return true;
+  return /^(data|blob|devtools|chrome-extension):/i.test(url);
 }

@@ -73,12 +73,20 @@ describe('IPC registration', () => {
     ['another app host', ev({ senderFrame: { url: 'app://evil/index.html', parent: null } })],
     ['a subframe', ev({ senderFrame: { url: 'app://app/index.html', parent: mainFrame } })],
     ['a frame that is not the main frame', ev({ senderFrame: { url: 'app://app/index.html', parent: null } })],
+    ['a frame with another routing id', ev({ sender: { id: 1, mainFrame: { ...mainFrame, processId: 4, routingId: 1 } }, senderFrame: { url: 'app://app/index.html', parent: null, processId: 4, routingId: 2 } })],
     ['a destroyed frame', ev({ senderFrame: null })],
     ['a webContents that is not ours', ev({ sender: { id: 99, mainFrame } })],
   ])('refuses %s with FORBIDDEN before looking at the method', async (_name, e) => {
     const { call } = setup();
     const r = await call(e, 'openDemo', {});
     expect(code(r)).toBe('FORBIDDEN');
+  });
+
+  it('accepts the main frame by id when Electron hands out a different wrapper object', async () => {
+    const { call } = setup();
+    const main = { url: 'app://app/index.html', parent: null, processId: 4, routingId: 1 };
+    const r = await call({ sender: { id: 1, mainFrame: main }, senderFrame: { ...main } }, 'version', {});
+    expect(r.ok).toBe(true);
   });
 
   it('refuses methods outside the allow-list and bad arguments', async () => {

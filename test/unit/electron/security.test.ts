@@ -10,6 +10,7 @@ import {
   CONTENT_SECURITY_POLICY,
   allowNavigation,
   allowPermission,
+  allowRequest,
   isAllowedExternal,
   isAppUrl,
   webPreferences,
@@ -25,13 +26,16 @@ function csp(): Map<string, string[]> {
 describe('window security', () => {
   it('webPreferences are the checklist values, with webSecurity left at its default', () => {
     const w = webPreferences('/x/preload.cjs');
+    expect(w.devTools).toBe(false);
+    expect(webPreferences('/p', { devTools: true }).devTools).toBe(true);
+    expect(w.disableBlinkFeatures).toBe('Auxclick');
     expect(w).toMatchObject({ sandbox: true, contextIsolation: true, nodeIntegration: false, nodeIntegrationInWorker: false, nodeIntegrationInSubFrames: false, webviewTag: false, allowRunningInsecureContent: false, experimentalFeatures: false, preload: '/x/preload.cjs' });
     expect('webSecurity' in w).toBe(false);
   });
 
   it('main.ts creates its window with exactly these webPreferences and loads app://, never file://', async () => {
     const src = await readFile(MAIN_SRC, 'utf8');
-    expect(src).toMatch(/webPreferences: webPreferences\(path\.join\(here, 'preload\.cjs'\)\)/);
+    expect(src).toMatch(/webPreferences: webPreferences\(path\.join\(here, 'preload\.cjs'\), \{ devTools: !app\.isPackaged \}\)/);
     expect(src.match(/new BrowserWindow\(/g)).toHaveLength(1);
     expect(src).toMatch(/loadURL\(APP_ENTRY\)/);
     expect(src).not.toMatch(/loadFile\(|file:\/\/\//);
@@ -70,6 +74,11 @@ describe('window security', () => {
     }
     expect(windowOpenDecision('https://github.com/x')).toEqual({ action: 'deny', openExternally: true });
     expect(windowOpenDecision('https://evil.example/')).toEqual({ action: 'deny', openExternally: false });
+  });
+
+  it('the renderer may load only app:// and in-memory URLs', () => {
+    for (const u of ['app://app/assets/x.js', 'data:image/png;base64,AA', 'blob:app://app/123', 'devtools://devtools/bundled/x']) expect(allowRequest(u), u).toBe(true);
+    for (const u of ['https://example.com/', 'http://127.0.0.1:8080/', 'file:///etc/passwd', 'ws://x/', 'app://other/']) expect(allowRequest(u), u).toBe(false);
   });
 
   it('navigation stays inside app://app', () => {
