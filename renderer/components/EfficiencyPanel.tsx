@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { groupDigits, humanBytes, percent } from '../../shared/ui/format.js';
-import { useImages } from '../state/image.js';
+import type { WastedPath } from '../../shared/api/contract.js';
+import { treeViewOf, useImages } from '../state/image.js';
 import { useSources } from '../state/sources.js';
 import { useTree } from '../state/tree.js';
 import { ErrorBanner } from './ErrorBanner.js';
@@ -16,13 +17,14 @@ export function EfficiencyPanel({ sourceId }: { sourceId: string }) {
   if (img?.efficiencyError) return <ErrorBanner message={img.efficiencyError} />;
   if (!eff) return <div className="placeholder">Computing efficiency…</div>;
   const maxWaste = Math.max(1, ...eff.top.map((t) => t.wastedBytes));
-  const goto = (path: string) => {
-    const tree = useTree.getState();
-    const onFinal = img?.layer === undefined && !img?.compare && tree.ctx?.view.kind === 'merged' && tree.ctx.sourceId === sourceId;
-    // Otherwise the tree switches to the final image first; reveal once that has loaded.
-    if (onFinal) void tree.reveal(path);
-    else tree.revealAfterSwitch(path);
-    useImages.getState().selectLayer(sourceId, undefined);
+  // A wasted path may be gone from the final image: show it in the last layer that touched it, where
+  // it is listed as added, modified or removed.
+  const goto = (w: WastedPath) => {
+    const layer = Math.max(...w.layers);
+    const images = useImages.getState();
+    images.selectLayer(sourceId, layer);
+    images.setMode(sourceId, 'layer');
+    useTree.getState().revealAfterSwitch(w.path, { sourceId, image: summary.ref, view: treeViewOf({ layer, mode: 'layer' }) });
     useSources.getState().setTab(sourceId, 'files');
   };
   return (
@@ -64,7 +66,7 @@ export function EfficiencyPanel({ sourceId }: { sourceId: string }) {
                 <td className="num">{humanBytes(t.reclaimableBytes)}</td>
                 <td>{t.layers.map((l) => l + 1).join(', ')}</td>
                 <td>
-                  <button className="link mono" onClick={() => goto(t.path)} title="Show in the tree">
+                  <button className="link mono" onClick={() => goto(t)} title="Show in the tree">
                     {t.path}
                   </button>
                 </td>

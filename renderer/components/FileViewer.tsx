@@ -119,7 +119,8 @@ function TextView({ data, name, highlightable }: { data: Uint8Array; name: strin
 
 function HexView({ data, base }: { data: Uint8Array; base: number }) {
   const ref = useRef<HTMLDivElement>(null);
-  const width = 16;
+  // 8 bytes per row fit the viewer column at 1280 px without horizontal scrolling.
+  const width = 8;
   const count = Math.ceil(data.length / width);
   // eslint-disable-next-line react-hooks/incompatible-library -- the virtualizer is read fresh each render
   const virt = useVirtualizer({ count, getScrollElement: () => ref.current, estimateSize: () => 18, overscan: 20 });

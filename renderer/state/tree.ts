@@ -52,12 +52,16 @@ interface TreeState {
   gotoHit(delta: number): Promise<void>;
   reveal(path: string): Promise<void>;
   /** Reveals `path` once the next view change has loaded (e.g. after switching to the final tree). */
-  revealAfterSwitch(path: string): void;
+  revealAfterSwitch(path: string, ctx: TreeContext): void;
   pendingReveal?: string;
 }
 
 const EXPAND_ALL_LIMIT = 250_000;
 const AUTO_EXPAND_CHANGES = 400;
+
+export function treeKey(ctx: TreeContext): string {
+  return `${ctx.sourceId}|${ctx.image.manifest}|${viewKey(ctx.view)}`;
+}
 
 function filterOf(s: Pick<TreeState, 'changes' | 'search'>) {
   const f: { changes?: ChangeKind[]; search?: SearchQuery } = {};
@@ -166,7 +170,7 @@ export const useTree = create<TreeState>((set, get) => {
     hitIndex: -1,
     scrollTick: 0,
     setContext(ctx) {
-      const key = `${ctx.sourceId}|${ctx.image.manifest}|${viewKey(ctx.view)}`;
+      const key = treeKey(ctx);
       if (key === get().key) return;
       const sameImage = get().ctx?.image.manifest === ctx.image.manifest && get().ctx?.sourceId === ctx.sourceId;
       set({ ctx, key, ...(sameImage ? {} : { expanded: new Set<string>(), selected: undefined, hits: [], hitTotal: 0, hitIndex: -1, search: undefined, searchText: '' }) });
@@ -296,8 +300,9 @@ export const useTree = create<TreeState>((set, get) => {
       set({ hitIndex: i });
       await get().reveal(hits[i]!.path);
     },
-    revealAfterSwitch(path) {
-      set({ pendingReveal: path });
+    revealAfterSwitch(path, ctx) {
+      if (get().key === treeKey(ctx) && !get().loadingRoot) void get().reveal(path);
+      else set({ pendingReveal: path });
     },
     async reveal(path) {
       const chain = ancestors(path);

@@ -27,7 +27,7 @@ export function percent(x: number, digits = 2): string {
   return `${(x * 100).toFixed(digits)} %`;
 }
 
-const TYPE_CHAR: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', hardlink: 'h', char: 'c', block: 'b', fifo: 'p' };
+const TYPE_CHAR: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', hardlink: '-', char: 'c', block: 'b', fifo: 'p' };
 
 /** ls-style mode string, e.g. "drwxr-xr-x", "-rwsr-xr-x" (setuid), "drwxrwxrwt" (sticky). */
 export function modeString(type: string, mode: number): string {
