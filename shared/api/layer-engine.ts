@@ -249,8 +249,10 @@ export function createLayerEngine(opts: ApiLayerEngineOptions = {}): LayerEngine
     checkLayer(s, top.start);
     checkLayer(s, top.end);
     const lower = bottom ? stackTree(s, bottom.start, bottom.end) : new MergedTree(s.layers.indexes, []);
-    const layers = [...(bottom ? range(bottom.start, bottom.end) : []), ...range(top.start, top.end)];
-    const upper = new MergedTree(s.layers.indexes, layers);
+    // Contiguous stacks (the usual case: this layer, aggregated, a vs b) reuse the engine's cached trees.
+    const from = bottom ? bottom.start : top.start;
+    const contiguous = !bottom || bottom.end + 1 === top.start;
+    const upper = contiguous ? stackTree(s, from, top.end) : new MergedTree(s.layers.indexes, [...(bottom ? range(bottom.start, bottom.end) : []), ...range(top.start, top.end)]);
     return diffTrees(lower, upper, { includeUnchanged });
   }
 
