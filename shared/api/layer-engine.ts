@@ -302,17 +302,31 @@ export function createLayerEngine(opts: ApiLayerEngineOptions = {}): LayerEngine
     return r;
   }
 
-  function sortNames(t: ViewTree, dir: string, names: string[], sort: TreeSort | undefined): string[] {
+  const sortedCache = new WeakMap<ViewTree, Map<string, string[]>>();
+  function sortNames(t: ViewTree, dir: string, names: string[], sort: TreeSort | undefined, filterKey: string): string[] {
     if (!sort || (sort.by === 'name' && sort.order === 'asc')) return names;
-    if (sort.by === 'name') return [...names].reverse();
-    const totals = t.totals();
-    const size = (n: string) => {
-      const p = join(dir, n);
-      const e = t.entry(p);
-      return e?.type === 'dir' ? (totals.get(p) ?? 0) : (e?.size ?? 0);
-    };
-    const sign = sort.order === 'asc' ? 1 : -1;
-    return [...names].sort((a, b) => sign * (size(a) - size(b)) || (a < b ? -1 : a > b ? 1 : 0));
+    let perView = sortedCache.get(t);
+    if (!perView) sortedCache.set(t, (perView = new Map()));
+    const key = JSON.stringify([dir, sort, filterKey]);
+    const hit = perView.get(key);
+    if (hit) return hit;
+    let out: string[];
+    if (sort.by === 'name') out = [...names].reverse();
+    else {
+      // Sizes looked up once per name (not per comparison): sorting 100k children stays cheap.
+      const totals = t.totals();
+      const sizes = names.map((n) => {
+        const p = join(dir, n);
+        const e = t.entry(p);
+        return e?.type === 'dir' ? (totals.get(p) ?? 0) : (e?.size ?? 0);
+      });
+      const sign = sort.order === 'asc' ? 1 : -1;
+      const order = names.map((_, i) => i).sort((a, b) => sign * (sizes[a]! - sizes[b]!) || a - b);
+      out = order.map((i) => names[i]!);
+    }
+    perView.set(key, out);
+    if (perView.size > FILTER_CACHE) perView.delete(perView.keys().next().value!);
+    return out;
   }
 
   function withTotals(t: ViewTree, e: TreeEntry): TreeEntry {
@@ -397,7 +411,7 @@ export function createLayerEngine(opts: ApiLayerEngineOptions = {}): LayerEngine
       const f = a.filter && (a.filter.search || a.filter.changes?.length) ? filtered(s, a.view, t, a.filter) : undefined;
       let names = t.children(dir);
       if (f) names = names.filter((n) => f.included.has(join(dir, n)));
-      names = sortNames(t, dir, names, a.sort);
+      names = sortNames(t, dir, names, a.sort, f ? JSON.stringify(a.filter) : '');
       const offset = a.offset ?? 0;
       const page = names.slice(offset, offset + (a.limit ?? 1000));
       const match = a.filter?.search ? searchMatcher(a.filter.search) : undefined;

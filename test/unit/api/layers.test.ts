@@ -103,6 +103,19 @@ describe('trees', () => {
     expect(a.entries.map((e) => e.path)).toEqual(all.entries.slice(1, 3).map((e) => e.path));
   });
 
+  it('sorts by size (directories by the bytes below them) and by name descending', async () => {
+    // Final /app: config.json from layer 2, the rest from layer 1.
+    const size = (n: string) => (n === 'config.json' ? tars[2]! : tars[1]!).get(`app/${n}`)!.body.length;
+    const names = ['config.json', 'data.bin', 'hello.sh', 'logo.svg'];
+    const bySize = [...names].sort((a, b) => size(b) - size(a));
+    const page = await call<DirPage>('listDir', { image, view: { kind: 'merged' }, path: '/app', sort: { by: 'size', order: 'desc' } });
+    expect(page.entries.map((e) => e.name)).toEqual(bySize);
+    const rev = await call<DirPage>('listDir', { image, view: { kind: 'merged' }, path: '/app', sort: { by: 'name', order: 'desc' } });
+    expect(rev.entries.map((e) => e.name)).toEqual([...names].reverse());
+    const root = await call<DirPage>('listDir', { image, view: { kind: 'merged' }, path: '/' });
+    expect(root.entries.find((e) => e.name === 'app')!.totalSize).toBe(names.reduce((a, n) => a + size(n), 0));
+  });
+
   it('shows a layer\'s own changes, with removed paths and the layer that removed them', async () => {
     const doc = await call<DirPage>('listDir', { image, view: { kind: 'layer', layer: 2 }, path: '/usr/share/doc' });
     expect(doc.entries.map((e) => [e.name, e.change])).toEqual([
