@@ -65,7 +65,10 @@ export function createWebClient(base = '', deps?: Partial<WebDeps>): ExplorerApi
     try {
       env = decodeWire(text) as Envelope;
     } catch {
-      throw new ApiError({ code: res.status === 403 ? 'FORBIDDEN' : 'INTERNAL', message: `The server answered ${res.status}: ${text.slice(0, 200)}` });
+      if (res.status === 401 || res.status === 403) {
+        throw new ApiError({ code: 'FORBIDDEN', message: 'The OCI Explorer server refused this page: open the URL that `oci-explorer serve` printed (it carries the access token).' });
+      }
+      throw new ApiError({ code: 'INTERNAL', message: `The server answered ${res.status}: ${text.slice(0, 200)}` });
     }
     if (!env.ok) throw new ApiError(env.error);
     return env.value;

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { METHODS, type EventEnvelope, type SerializedError } from '../../../shared/api/contract.js';
+import { DEFAULT_SETTINGS, METHODS, type EventEnvelope, type SerializedError } from '../../../shared/api/contract.js';
 import { defaultCore, type Core } from '../../../shared/api/core.js';
 import { createHandlerTable, type HandlerTable } from '../../../shared/api/handlers.js';
 import { ExplorerError } from '../../../shared/errors.js';
@@ -138,6 +138,26 @@ describe('sources, recent, settings', () => {
     const s2 = (await t2.dispatch('getSettings', {})) as { value: { theme: string; hexBytesPerRow: number; recentLimit: number } };
     expect(s2.value).toMatchObject({ theme: 'dark', hexBytesPerRow: 32, recentLimit: 12 });
     expect(await t2.dispatch('clearRecent', {})).toEqual({ ok: true, value: { cleared: 1 } });
+  });
+
+  it('survives damaged state files: bad fields fall back to defaults, good ones are kept', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'oe-state-'));
+    await writeFile(path.join(dir, 'settings.json'), JSON.stringify({ theme: 'dark', recentLimit: -5, hexBytesPerRow: 7, treeSort: { by: 'size', order: 'desc' }, extra: 1 }));
+    await writeFile(path.join(dir, 'recent.json'), '{not json');
+    const t = table(defaultCore(), { stateDir: dir });
+    const s = (await t.dispatch('getSettings', {})) as { value: Record<string, unknown> };
+    expect(s.value).toEqual({ ...DEFAULT_SETTINGS, theme: 'dark', treeSort: { by: 'size', order: 'desc' } });
+    expect(await t.dispatch('recentSources', {})).toEqual({ ok: true, value: [] });
+  });
+
+  it('keeps at most recentLimit recent sources, newest first, without duplicates', async () => {
+    const t = table(defaultCore(), { stateDir: await mkdtemp(path.join(os.tmpdir(), 'oe-state-')) });
+    await t.dispatch('setSettings', { patch: { recentLimit: 1 } });
+    await t.dispatch('openSource', { spec: DEMO });
+    await t.dispatch('openSource', { spec: DEMO + '/' });
+    await t.dispatch('openSource', { spec: DEMO + '/' });
+    const r = (await t.dispatch('recentSources', {})) as { value: { spec: string }[] };
+    expect(r.value.map((x) => x.spec)).toEqual([DEMO + '/']);
   });
 
   it('cancels a running operation by its caller-chosen id', async () => {

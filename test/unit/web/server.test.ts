@@ -179,6 +179,8 @@ describe('web mode server', () => {
     expect((e as ApiError).code).toBe('SOURCE_NOT_FOUND');
     const e2 = await client.openSource({ spec: '' }).catch((x: unknown) => x);
     expect((e2 as ApiError).code).toBe('INVALID_ARGUMENT');
+    const stranger = createWebClient(server.origin);
+    await expect(stranger.version()).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('printed') });
     // Links: https only, opened by the browser itself (nothing to open in Node).
     await expect(client.openExternal({ url: 'file:///etc/passwd' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(await client.openExternal({ url: 'https://github.com/opencontainers/image-spec' })).toEqual({ opened: false });
