@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { run, startDockerd, startRegistry } from '../helpers/tools.js';
 import { FixtureCache } from '../fixtures/cache.js';
-import type { AttestedFacts, DockerBuiltFacts, EdgeFacts, MultiplatformFacts, RealisticFacts, ReferrerFacts, RootfsFacts } from '../fixtures/types.js';
+import type { AttestedFacts, ConvertedFacts, DockerBuiltFacts, EdgeFacts, MultiplatformFacts, RealisticFacts, ReferrerFacts, RootfsFacts } from '../fixtures/types.js';
 
 const fixtures = inject('fixtures');
 const json = async <T>(file: string) => JSON.parse(await readFile(file, 'utf8')) as T;
@@ -186,6 +186,32 @@ describe('skopeo conversions of realistic', () => {
   });
 });
 
+describe('more skopeo/compression variants of realistic', () => {
+  it('zstd:chunked: TOC annotations, valid zstd; every layer but the GNU tar one decompresses to its diff_id', async () => {
+    const facts = await json<ConvertedFacts>(fixtures.realisticZstdChunked.facts);
+    const { layout, tag } = fixtures.realisticZstdChunked;
+    const layers = (await inspectRaw(`oci:${layout}:${tag}`)).layers ?? [];
+    const config = JSON.parse(await skopeo('inspect', '--config', `oci:${layout}:${tag}`)) as { rootfs: { diff_ids: string[] } };
+    const mismatches: number[] = [];
+    for (const [i, l] of layers.entries()) {
+      expect(l.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+      expect(Object.keys(l.annotations ?? {})).toEqual(expect.arrayContaining(['io.containers.zstd-chunked.manifest-checksum', 'io.containers.zstd-chunked.manifest-position']));
+      const sum = (await run('sh', ['-c', 'zstd -dc "$1" | sha256sum', 'sh', blob(layout, l.digest)])).stdout.split(' ')[0];
+      if (`sha256:${sum}` !== config.rootfs.diff_ids[i]) mismatches.push(i);
+    }
+    expect(mismatches).toEqual(facts.diffIdMismatches);
+    expect(mismatches).toEqual([layers.length - 1]);
+  });
+
+  it('OCI archive compressed whole (.tar.gz, .tar.zst) decompresses to the OCI archive', async () => {
+    const c = fixtures.realisticOciArchiveCompressed;
+    const inner = fixtures.realisticOciArchive.file;
+    await run('sh', ['-c', 'gzip -dc "$1" | cmp - "$2"', 'sh', c.gz, inner]);
+    await run('sh', ['-c', 'zstd -dc "$1" | cmp - "$2"', 'sh', c.zst, inner]);
+    expect((await run('od', ['-An', '-tx1', '-N2', c.gz])).stdout.trim()).toBe('1f 8b');
+  });
+});
+
 describe('multiplatform', () => {
   it('an image index with linux/amd64 and linux/arm64 that skopeo resolves per platform and copies whole', async () => {
     const facts = await json<MultiplatformFacts>(fixtures.multiplatform.facts);
@@ -296,6 +322,17 @@ describe.skipIf(!fixtures.dockerBuilt)(`dockerd-built ${fixtures.dockerBuiltSkip
     const config = JSON.parse(await skopeo('inspect', '--config', `docker-archive:${built.file}`)) as { rootfs: { diff_ids: string[] }; history: { created_by?: string }[] };
     expect(config.rootfs.diff_ids).toEqual(facts.diffIDs);
     expect(config.history.map((h) => h.created_by ?? '').filter((c) => c.includes('/bin/sh -c'))).toEqual(facts.expect.steps.slice(1).map((s) => s.createdBy));
+  });
+
+  it('multi-image docker save: two manifest.json entries sharing the base layer through a symlinked layer.tar', async () => {
+    const built = fixtures.dockerBuilt!;
+    const manifest = JSON.parse((await run('tar', ['-xOf', built.multi, 'manifest.json'])).stdout) as { RepoTags: string[]; Layers: string[] }[];
+    expect(manifest.map((m) => m.RepoTags[0])).toEqual(['fixture/debian-minbase:bookworm', 'fixture/dockerd-built:latest']);
+    const tv = await tarTv(built.multi);
+    const links = [...tv.matchAll(/^l\S+ .* (\S+\/layer\.tar) -> \.\.\/(\S+\/layer\.tar)$/gm)].map((m) => [m[1], m[2]]);
+    expect(links.length).toBeGreaterThanOrEqual(1);
+    const bases = [manifest[0]!.Layers[0], manifest[1]!.Layers[0]];
+    expect(links.some(([from, to]) => bases.includes(from) && bases.includes(to))).toBe(true);
   });
 });
 
