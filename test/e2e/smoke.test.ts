@@ -25,6 +25,8 @@ const out: string[] = [];
 
 beforeAll(async () => {
   const dist = await mkdtemp(path.join(os.tmpdir(), 'oe-e2e-'));
+  // Layer indexes of this run go to a scratch cache, not the user's.
+  process.env.OCI_EXPLORER_CACHE ??= path.join(dist, 'cache');
   await run(path.join(REPO, 'node_modules/.bin/vite'), ['build', '--config', 'vite.renderer.config.ts'], { cwd: REPO, env: { ...process.env, OCI_EXPLORER_DIST: dist } });
   const io: CliIO = { stdout: (s) => void out.push(s), stderr: (s) => void out.push(s), cwd: REPO, env: {} };
   stop = new AbortController();
