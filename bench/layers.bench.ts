@@ -31,7 +31,7 @@ const only = (process.env.BENCH_LAYERS_ONLY ?? '').split(',').filter(Boolean);
 const want = (k: string) => !only.length || only.includes(k);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const ms = (n: number) => `${n.toFixed(0)} ms`;
+const ms = (n: number) => `${n < 10 ? n.toFixed(1) : n.toFixed(0)} ms`;
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 const line = (s: string) => process.stdout.write(s + '\n');
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -57,6 +57,7 @@ async function duel(a: () => Promise<unknown>, b: () => Promise<unknown>, runs =
       tb.push(await time(b));
     }
   }
+  if (process.env.BENCH_VERBOSE) line(`  runs: ${ta.map((x) => x.toFixed(0)).join(' ')} | ${tb.map((x) => x.toFixed(0)).join(' ')}`);
   return [median(ta), median(tb)];
 }
 

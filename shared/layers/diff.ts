@@ -6,7 +6,7 @@ import type { LayerIndex } from './tarindex.js';
 // "this layer" i = ([0..i-1], [i]); "aggregated" i = ([0], [1..i]).
 
 export type DiffStatus = 'added' | 'modified' | 'removed' | 'unchanged';
-export type Change = 'type' | 'content' | 'mode' | 'uid' | 'gid' | 'linkname';
+export type Change = 'type' | 'content' | 'mode' | 'uid' | 'gid' | 'linkname' | 'xattrs';
 
 export interface DiffEntry {
   path: string;
@@ -41,7 +41,14 @@ export function compareEntries(a: MergedEntry, b: MergedEntry): Change[] {
   if (a.uid !== b.uid) c.push('uid');
   if (a.gid !== b.gid) c.push('gid');
   if ((a.linkname ?? '') !== (b.linkname ?? '') && a.type === b.type) c.push('linkname');
+  if (!sameXattrs(a.xattrs, b.xattrs)) c.push('xattrs');
   return c;
+}
+
+function sameXattrs(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => a![k] === b?.[k]);
 }
 
 /** Compares two merged trees path by path (union of both), depth first, sorted. */

@@ -42,10 +42,27 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
   const sub = opts.path ?? '';
   if (sub && !tree.has(sub)) throw new ExplorerError('PATH_NOT_FOUND', `${sub} is not in the image; check the path (it is case-sensitive).`);
   const res: ExtractResult = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, skipped: [], bytes: 0 };
+  const latin1 = new Set<string>();
   const dest = (p: string): string => {
     const d = path.resolve(root, ...p.split('/'));
     if (d !== root && !d.startsWith(root + path.sep)) throw new ExplorerError('PATH_ESCAPE', `Refusing to write ${p}: it would land outside ${root}.`);
     return d;
+  };
+  // Node takes Buffer paths: names that were not UTF-8 are written back as their original bytes.
+  const fsPath = (p: string): string => {
+    const d = dest(p);
+    if (!latin1.size) return d;
+    const parts = p.split('/');
+    let prefix = '';
+    let raw = false;
+    const bufs: Buffer[] = [Buffer.from(root)];
+    for (const c of parts) {
+      prefix = prefix ? `${prefix}/${c}` : c;
+      const isRaw = latin1.has(prefix);
+      raw ||= isRaw;
+      bufs.push(Buffer.from(path.sep), Buffer.from(c, isRaw ? 'latin1' : 'utf8'));
+    }
+    return raw ? (Buffer.concat(bufs) as unknown as string) : d;
   };
   try {
     const paths: string[] = [];
@@ -54,9 +71,10 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
     if (!sub) for (const p of tree.walk()) paths.push(p);
     const entries = paths.map((p) => tree.get(p)!);
     const inSet = new Set(paths);
+    for (const e of entries) if (e.nonUtf8) latin1.add(e.path);
     const dirs = entries.filter((e) => e.type === 'dir');
     for (const e of dirs) {
-      await fsp.mkdir(dest(e.path), { recursive: true, mode: 0o700 });
+      await fsp.mkdir(fsPath(e.path), { recursive: true, mode: 0o700 });
       res.dirs++;
     }
     const byLayer = new Map<number, { entry: MergedEntry; layer: number; offset: number; size: number; dest: string }[]>();
@@ -74,7 +92,7 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
           continue;
         }
         const list = byLayer.get(loc.layer) ?? [];
-        list.push({ entry: e, ...loc, dest: dest(e.path) });
+        list.push({ entry: e, ...loc, dest: fsPath(e.path) });
         byLayer.set(loc.layer, list);
       } else if (e.type === 'fifo' || e.type === 'char' || e.type === 'block') {
         if (!isRoot) {
@@ -96,17 +114,17 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
       for (const f of list) res.bytes += f.size;
     }
     for (const e of hard) {
-      await fsp.link(dest(e.linkname!), dest(e.path));
+      await fsp.link(fsPath(e.linkname!), fsPath(e.path));
       res.hardlinks++;
     }
     for (const e of entries) {
       if (e.type !== 'symlink') continue;
-      await fsp.symlink(e.linkname ?? '', dest(e.path));
+      await fsp.symlink(e.linkname ?? '', fsPath(e.path));
       res.symlinks++;
     }
     // Modes, owners and times last (a read-only directory must be filled before it is locked).
     for (const e of [...entries].reverse()) {
-      const d = dest(e.path);
+      const d = fsPath(e.path);
       if (e.type === 'symlink') {
         if (isRoot) await fsp.lchown(d, e.uid, e.gid).catch(() => {});
         continue;

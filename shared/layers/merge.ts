@@ -1,7 +1,7 @@
 import type { Problem } from '../errors.js';
 import { basename, dirname, join, resolveInRoot } from './paths.js';
 import type { LayerIndex } from './tarindex.js';
-import type { EntryType } from './types.js';
+import { FLAG, type EntryType } from './types.js';
 
 // The merged filesystem of a stack of layers, applying image-spec layer.md changesets exactly:
 // whiteouts (and opaque markers) of a layer act on the layers below it only, then the layer's own
@@ -32,6 +32,8 @@ export interface MergedEntry {
   xattrs?: Record<string, string>;
   devmajor?: number;
   devminor?: number;
+  /** The name's bytes were not UTF-8: `name` holds them as Latin-1 characters. */
+  nonUtf8?: boolean;
   problem?: Problem;
 }
 
@@ -210,6 +212,7 @@ export class MergedTree {
       out.devminor = e.devminor ?? 0;
     }
     if (e.type === 'dir') out.children = kids?.size ?? 0;
+    if (e.flags & FLAG.nonUtf8) out.nonUtf8 = true;
     const h = this.hard.get(path);
     if (h !== undefined) {
       const t = this.indexes[Math.floor(h / SHIFT)]!;

@@ -10,7 +10,7 @@ import { COLUMN_CTORS, COLUMN_NAMES, LayerIndex, type IndexColumns, type LayerIn
 // crc32 of the body; anything that does not validate is ignored and re-indexed.
 
 const MAGIC = Buffer.from('OCIXIDX\0', 'latin1');
-export const INDEX_FORMAT_VERSION = 1;
+export const INDEX_FORMAT_VERSION = 2;
 
 /** The cache folder per platform conventions; OCI_EXPLORER_CACHE overrides (tests, portable installs). */
 export function defaultCacheDir(env: Record<string, string | undefined> = process.env): string {

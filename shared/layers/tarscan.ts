@@ -7,8 +7,9 @@ import type { EntryType } from './types.js';
 // needs offsets for random reads, and one pass over the bytes is what makes indexing zlib-speed.
 
 export interface TarHeader {
-  /** Raw name bytes decoded (UTF-8, else Latin-1 with `nonUtf8`). Not normalised. */
+  /** Raw name bytes decoded (per component: UTF-8, else Latin-1). Not normalised. */
   name: string;
+  /** The last component of the name was not UTF-8 (read as Latin-1). */
   nonUtf8: boolean;
   type: EntryType | 'unknown';
   typeflag: string;
@@ -37,9 +38,27 @@ export interface TarSink {
 const BLOCK = 512;
 const TYPES: Record<string, EntryType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
 
-function decodeName(b: Buffer): { s: string; nonUtf8: boolean } {
+/**
+ * Names are bytes. Each path component is read as UTF-8 when it is valid UTF-8, else as Latin-1
+ * (lossless), so a directory keeps one spelling whatever its children are named.
+ * `nonUtf8` says the last component was read as Latin-1 (extraction writes those bytes back).
+ */
+export function decodeName(b: Buffer): { s: string; nonUtf8: boolean } {
   if (isUtf8(b)) return { s: b.toString('utf8'), nonUtf8: false };
-  return { s: b.toString('latin1'), nonUtf8: true };
+  const parts: string[] = [];
+  let last = false;
+  let start = 0;
+  for (let i = 0; i <= b.length; i++) {
+    if (i === b.length || b[i] === 0x2f) {
+      const c = b.subarray(start, i);
+      if (c.length) {
+        last = !isUtf8(c);
+        parts.push(c.toString(last ? 'latin1' : 'utf8'));
+      } else parts.push('');
+      start = i + 1;
+    }
+  }
+  return { s: parts.join('/'), nonUtf8: last };
 }
 
 function cstr(buf: Buffer, off: number, len: number): Buffer {
@@ -266,7 +285,7 @@ export class TarScanner {
     const realSize = pax.size ?? size;
     const header: TarHeader = {
       name: name.s,
-      nonUtf8: name.nonUtf8 || link.nonUtf8,
+      nonUtf8: name.nonUtf8,
       type,
       typeflag: flag,
       mode: num(h, 100, 8) & 0o7777,

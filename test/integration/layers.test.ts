@@ -6,7 +6,8 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { MergedTree } from '../../shared/layers/merge.js';
 import { openImageLayers } from '../../shared/layers/open-image.js';
 import { parseOracle, type OracleLine } from '../fixtures/oracle.js';
-import type { DockerBuiltFacts, MergeExpectations, RealisticFacts } from '../fixtures/types.js';
+import { decodeName } from '../../shared/layers/tarscan.js';
+import type { DockerBuiltFacts, EdgeFacts, MergeExpectations, RealisticFacts } from '../fixtures/types.js';
 
 // Acceptance (issue 3): our merged tree of every realistic fixture equals the umoci oracle listing;
 // our extraction equals it too; diffs of the dockerd-built image match what its RUN steps did.
@@ -93,6 +94,62 @@ describe('extraction equals the oracle', () => {
     } finally {
       await r.close();
       rmSync(path.dirname(out), { recursive: true, force: true });
+    }
+  });
+});
+
+/** The oracle as bytes: each path decoded per component like tar names (UTF-8, else Latin-1). */
+function rawOracle(file: string): OracleLine[] {
+  const buf = readFileSync(file);
+  const out: OracleLine[] = [];
+  let start = 0;
+  for (let i = 0; i <= buf.length; i++) {
+    if (i < buf.length && buf[i] !== 0x0a) continue;
+    const line = buf.subarray(start, i);
+    start = i + 1;
+    if (!line.length) continue;
+    const tab = line.indexOf(0x09);
+    const rest = parseOracle(line.subarray(tab).toString('utf8').replace(/^\t/, 'x\t'))[0]!;
+    out.push({ ...rest, path: decodeName(line.subarray(0, tab)).s });
+  }
+  return out;
+}
+
+describe('edge image (non-UTF-8, long names, xattrs, type changes)', () => {
+  it('merged tree equals the oracle, xattrs as unpacked, type changes as the steps did, extraction too', async () => {
+    const facts = JSON.parse(readFileSync(fixtures.edge.facts, 'utf8')) as EdgeFacts;
+    const r = await openImageLayers(`oci:${fixtures.edge.layout}:${fixtures.edge.tag}`, {}, { cacheDir });
+    try {
+      expect(r.layers.layers.every((l) => l.problems.length === 0)).toBe(true);
+      const tree = r.layers.mergedTree();
+      const oracle = rawOracle(fixtures.edge.oracle);
+      expect(normalise(ourLines(tree))).toEqual(normalise(oracle));
+      checkExpectations(tree, facts.expect);
+      for (const s of facts.expect.steps) checkStep(r.layers.diffLayer(s.layer).entries, s);
+      const bad = decodeName(Buffer.from(facts.nonUtf8NameHex, 'hex')).s;
+      expect(tree.get(bad)?.nonUtf8).toBe(true);
+      for (const [p, want] of Object.entries(facts.xattrs)) {
+        const got = Object.fromEntries(Object.entries(tree.get(p)!.xattrs ?? {}).map(([k, v]) => [k, Buffer.from(v, 'latin1').toString('base64')]));
+        expect(got).toEqual(want);
+      }
+      const zeros = await r.layers.readFileBuffer('zeros/10MiB', { start: 5_000_000, end: 5_000_006 });
+      expect(zeros.toString()).toBe('middle');
+      // Extraction writes the original bytes of the non-UTF-8 name.
+      const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'oci-edge-x-')), 'rootfs');
+      await r.layers.extract(out);
+      const found = spawnSync('find', [out, '-mindepth', '1', '-printf', '%P\\t%y\\t%s\\t%m\\t%U\\t%G\\t%l\\n']);
+      const tmp = path.join(path.dirname(out), 'listing.tsv');
+      (await import('node:fs')).writeFileSync(tmp, found.stdout);
+      let ours = rawOracle(tmp);
+      let want = oracle;
+      if (process.getuid?.() !== 0) {
+        want = want.filter((l) => l.type !== 'c' && l.type !== 'b').map((l) => ({ ...l, uid: 0, gid: 0 }));
+        ours = ours.map((l) => ({ ...l, uid: 0, gid: 0 }));
+      }
+      expect(normalise(ours)).toEqual(normalise(want));
+      rmSync(path.dirname(out), { recursive: true, force: true });
+    } finally {
+      await r.close();
     }
   });
 });

@@ -7,6 +7,7 @@ import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { openDecoded } from '../../../shared/layers/decode.js';
 import { deserializeIndex, IndexStore, serializeIndex, indexPath } from '../../../shared/layers/store.js';
+import { decodeName } from '../../../shared/layers/tarscan.js';
 import { FLAG } from '../../../shared/layers/types.js';
 import { digestOf } from '../../../shared/oci/digest.js';
 import { fx, noSharedFixtures } from '../../helpers/fixtures.js';
@@ -121,6 +122,13 @@ describe('tar index', () => {
     expect(idx.paths).toEqual(['caf\u00e9.txt', 'ok']);
     expect(idx.cols.flags[0]! & FLAG.nonUtf8).toBeTruthy();
     expect(idx.meta.problems.filter((p) => p.code === 'PATH_ESCAPE')).toHaveLength(2);
+  });
+
+  it('decodes non-UTF-8 names per component, so a UTF-8 parent keeps its spelling', () => {
+    const raw = Buffer.concat([Buffer.from('d\u00e9/bad-'), Buffer.from([0xff]), Buffer.from('-name')]);
+    expect(decodeName(raw)).toEqual({ s: 'd\u00e9/bad-\u00ff-name', nonUtf8: true });
+    expect(decodeName(Buffer.concat([Buffer.from([0xff]), Buffer.from('/ok')]))).toEqual({ s: '\u00ff/ok', nonUtf8: false });
+    expect(decodeName(Buffer.from('plain/\u65e5'))).toEqual({ s: 'plain/\u65e5', nonUtf8: false });
   });
 
   it('a corrupt header keeps the entries before it and reports LAYER_TAR_INVALID', async () => {
