@@ -503,21 +503,28 @@ export interface ApiMethods {
   /** Picks one image (by manifest digest, or platform "os/arch[/variant]", else the default) and indexes its layers. */
   selectImage: { args: { sourceId: SourceId; manifest?: Digest; platform?: string; opId?: OperationId }; result: ImageSummary };
 
+  /** One page (offset, limit ≤ MAX_PAGE, default 1000) of a directory's children in a view; sorted by name unless `sort`. */
   listDir: {
     args: { image: ImageRef; view: TreeView; path: string; offset?: number; limit?: number; sort?: TreeSort; filter?: TreeFilter };
     result: DirPage;
   };
+  /** Every entry of a view matching the query, in path order, paged (default limit 1000). */
   search: { args: { image: ImageRef; view: TreeView; query: SearchQuery; offset?: number; limit?: number }; result: SearchPage };
+  /** Counts and bytes of a diff (see TreeView for bottom/top); browse it with listDir on a 'diff' view or listChanges. */
   diff: { args: { image: ImageRef; bottom: LayerRange | null; top: LayerRange }; result: DiffSummary };
   listChanges: {
     args: { image: ImageRef; bottom: LayerRange | null; top: LayerRange; changes?: ChangeKind[]; offset?: number; limit?: number; sort?: TreeSort };
     result: ChangesPage;
   };
+  /** dive's efficiency figures plus reclaimable bytes; `top` (default 50) wasted paths. */
   efficiency: { args: { image: ImageRef; top?: number }; result: EfficiencyReport };
   stat: { args: { image: ImageRef; view: TreeView; path: string }; result: StatResult };
   /** Reads [offset, offset+length) of a file; length defaults to and is capped at MAX_READ. */
   readFile: { args: { image: ImageRef; view?: FileView; path: string; offset?: number; length?: number }; result: FileChunk };
-  /** Writes the merged tree (or the subtree at `path`) after layers 0..upTo into the folder `target`. */
+  /**
+   * Writes the merged tree (or the subtree at `path`) into the folder `target` (on the machine running the
+   * core: the server in web mode). Only the final image for now: an `upTo` below the last layer is refused.
+   */
   extract: { args: { image: ImageRef; upTo?: number; path?: string; target: string; opId?: OperationId }; result: ExtractResult };
   /** Writes one file's content to the file `target` ("Save as…"). */
   saveFile: { args: { image: ImageRef; view?: FileView; path: string; target: string; opId?: OperationId }; result: { target: string; bytes: number } };
