@@ -109,7 +109,7 @@ function TextView({ data, name, highlightable }: { data: Uint8Array; name: strin
                   {t}
                 </span>
               ))}
-              {'\n'}
+              {i < lines.length - 1 ? '\n' : ''}
             </div>
           ))
         : text}

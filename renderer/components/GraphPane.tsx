@@ -157,7 +157,7 @@ function GraphCanvas({ sourceId }: { sourceId: string }) {
         nodesConnectable={false}
         elementsSelectable
         fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
+        fitViewOptions={{ padding: 0.1, maxZoom: 1, minZoom: 0.7 }}
         minZoom={0.1}
         maxZoom={2}
         proOptions={{ hideAttribution: true }}

@@ -5,6 +5,8 @@ import { dockerfileLine } from '../../shared/ui/image-docs.js';
 import { api, errorText } from '../state/api.js';
 import { treeViewOf, useImages } from '../state/image.js';
 
+const count = (n: number | undefined) => (n === undefined ? '?' : groupDigits(n));
+
 export function LayersPanel({ sourceId }: { sourceId: string }) {
   const img = useImages((s) => s.images[sourceId]);
   const { selectLayer, setMode, setCompare } = useImages();
@@ -101,9 +103,9 @@ export function LayersPanel({ sourceId }: { sourceId: string }) {
                   {humanBytes(l.compressedSize)} → {humanBytes(l.uncompressedSize)}
                 </span>
                 {l.fileCount !== undefined && <span>{groupDigits(l.fileCount)} files</span>}
-                <span className="c-added" title="added">+{l.added ?? '?'}</span>
-                <span className="c-modified" title="modified">~{l.modified ?? '?'}</span>
-                <span className="c-removed" title="removed">−{l.removed ?? '?'}</span>
+                <span className="c-added" title="added">+{count(l.added)}</span>
+                <span className="c-modified" title="modified">~{count(l.modified)}</span>
+                <span className="c-removed" title="removed">−{count(l.removed)}</span>
               </div>
               {l.problems.map((p, i) => (
                 <div key={i} className="row-error" role="alert">

@@ -218,7 +218,7 @@ export function TreePane({ sourceId }: { sourceId: string }) {
                   <span className={`fname t-${e.type}`}>{e.name}</span>
                   {e.linkname && <span className="link-target muted"> → {e.linkname}</span>}
                   {e.change === 'removed' && <span className="removed-by small"> removed in layer {e.layer + 1}</span>}
-                  {e.change === 'modified' && e.changed?.length ? <span className="small muted"> ({e.changed.join(', ')})</span> : null}
+                  {e.change === 'modified' && e.changed?.length ? <span className="small muted changed-aspects">({e.changed.join(', ')})</span> : null}
                 </span>
                 {columns && (
                   <>

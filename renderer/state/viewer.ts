@@ -40,12 +40,10 @@ export const useViewer = create<ViewerState>((set, get) => ({
     set({ entry, image, view, offset: 0, size: entry.size, data: undefined, imageUrl: undefined, error: undefined, resolvedPath: undefined, forceHex: false });
     if (entry.type === 'dir') return set({ kind: 'dir', loading: false });
     if (entry.type === 'char' || entry.type === 'block' || entry.type === 'fifo') return set({ kind: 'special', loading: false });
-    if (entry.change === 'removed') {
-      // Removed in this view: read it from the tree below, where it still exists.
-    }
     set({ loading: true });
     try {
-      const first = await api().readFile({ image, view, path: entry.path, offset: 0, length: Math.min(PAGE_BYTES, Math.max(entry.size, 1)) });
+      // Links report their own size; the core follows them, so ask for a whole page and let it cap.
+      const first = await api().readFile({ image, view, path: entry.path, offset: 0, length: PAGE_BYTES });
       if (get().entry !== entry) return;
       const mime = imageType(first.data, entry.name);
       if (mime && first.size <= IMAGE_MAX) {

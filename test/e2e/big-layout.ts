@@ -34,6 +34,28 @@ export async function writeBigLayout(dir: string, dirs: number, files: number): 
     for (let f = 20; f < 40; f++) p.entry({ name: `d0000/.wh.f${String(f).padStart(5, '0')}.txt`, size: 0, mode: 0o644, mtime }, '');
     for (let f = 0; f < 20; f++) p.entry({ name: `d0000/new${f}.txt`, mode: 0o644, mtime }, 'new\n');
   });
+  writeLayout(dir, [
+    { tar: layer0, createdBy: `generate ${dirs}×${files} files` },
+    { tar: layer1, createdBy: 'change 60 files' },
+  ]);
+  return { entries: dirs * (files + 1) };
+}
+
+/** A small image with the things the file viewer treats specially: an image, a symlink, a big file. */
+export async function writeViewerLayout(dir: string, png: Buffer, big: Buffer): Promise<void> {
+  const mtime = new Date(1_700_000_000_000);
+  const layer = await tarOf((p) => {
+    p.entry({ name: 'srv/', type: 'directory', mode: 0o755, mtime });
+    p.entry({ name: 'srv/logo.png', mode: 0o644, mtime }, png);
+    p.entry({ name: 'srv/big.bin', mode: 0o644, mtime }, big);
+    p.entry({ name: 'srv/readme.txt', mode: 0o644, mtime }, 'hello from the viewer fixture\n');
+    p.entry({ name: 'srv/current', type: 'symlink', linkname: 'readme.txt', mode: 0o777, mtime });
+  });
+  writeLayout(dir, [{ tar: layer, createdBy: 'COPY srv /srv' }]);
+}
+
+/** Writes an OCI layout with one image made of these uncompressed layer tars. */
+export function writeLayout(dir: string, layers: { tar: Buffer; createdBy: string }[]): void {
   const blobs = path.join(dir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const put = (b: Buffer | string) => {
@@ -41,30 +63,25 @@ export async function writeBigLayout(dir: string, dirs: number, files: number): 
     writeFileSync(path.join(blobs, d.slice(7)), b);
     return d;
   };
-  const l0 = put(layer0);
-  const l1 = put(layer1);
+  const digests = layers.map((l) => put(l.tar));
   const config = JSON.stringify({
     architecture: 'amd64',
     os: 'linux',
     config: { Cmd: ['/bin/sh'] },
-    rootfs: { type: 'layers', diff_ids: [l0, l1] },
-    history: [{ created_by: `generate ${dirs}×${files} files` }, { created_by: 'change 60 files' }],
+    rootfs: { type: 'layers', diff_ids: digests },
+    history: layers.map((l) => ({ created_by: l.createdBy })),
   });
   const c = put(config);
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: c, size: Buffer.byteLength(config) },
-    layers: [
-      { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: l0, size: layer0.length },
-      { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: l1, size: layer1.length },
-    ],
+    layers: layers.map((l, i) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digests[i], size: l.tar.length })),
   });
   const m = put(manifest);
   writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   writeFileSync(
     path.join(dir, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: m, size: Buffer.byteLength(manifest), annotations: { 'org.opencontainers.image.ref.name': 'big' } }] }),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: m, size: Buffer.byteLength(manifest), annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }),
   );
-  return { entries: dirs * (files + 1) };
 }

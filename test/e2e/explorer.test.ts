@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fx, noSharedFixtures } from '../helpers/fixtures.js';
-import { writeBigLayout } from './big-layout.js';
+import { writeBigLayout, writeViewerLayout } from './big-layout.js';
 import { ARTIFACTS, buildRenderer, launchChromium, startWebMode, type WebMode } from './helpers.js';
 import { addedRemoved, dockerSaveFacts, mergedPaths, type SaveFacts } from './tar-oracle.js';
 
@@ -14,6 +14,8 @@ import { addedRemoved, dockerSaveFacts, mergedPaths, type SaveFacts } from './ta
 // read by GNU tar or from the fixture builder's facts files, never with our core's own answers.
 
 const DIVE = fx('dive/.data/test-docker-image.tar');
+// Debian's chromium package (which these tests drive) ships this PNG.
+const CHROMIUM_ICON = '/usr/share/icons/hicolor/48x48/apps/chromium.png';
 
 async function shot(page: Page, name: string) {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -102,6 +104,16 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     await page.locator('.tree-row[data-path="/somefile.txt"]').click();
     await expect.poll(() => page.locator('.viewer .code').textContent()).toBe(text);
     await shot(page, 'text-file');
+
+    // A shell script is highlighted (shiki in a worker) and still shows the exact bytes.
+    const script = facts.layers.findLastIndex((l) => l.includes('/root/.data/tag.sh'));
+    await page.getByLabel('Search paths').fill('tag.sh');
+    await page.getByLabel('Search paths').press('Enter');
+    await page.locator('.tree-row[data-path="/root/.data/tag.sh"]').click();
+    await expect.poll(() => page.locator('.viewer .code').getAttribute('data-highlighted')).toBe('yes');
+    expect(await page.locator('.viewer .code').textContent()).toBe(facts.read(script, '/root/.data/tag.sh').toString('utf8'));
+    await shot(page, 'highlighted-file');
+    await page.getByRole('button', { name: 'Clear search' }).click();
 
     await page.locator('.tree-row[data-path="/bin"]').click();
     const busybox = facts.read(0, '/bin/busybox');
@@ -197,6 +209,44 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
         expect(await page.locator('.attestation').textContent()).toContain('builder');
         await shot(page, 'attestation-slsa');
       }
+    }
+  });
+
+  it('file viewer: an image, a symlink followed, a big binary paged by range', async () => {
+    const png = readFileSync(CHROMIUM_ICON);
+    const big = randomBytes(600_000);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'oci-e2e-viewer-'));
+    try {
+      await writeViewerLayout(dir, png, big);
+      await page.getByRole('button', { name: 'Open a source' }).click();
+      await page.getByLabel('Path to open').fill(dir);
+      await page.getByRole('button', { name: 'Open', exact: true }).click();
+      await page.getByRole('tab', { name: 'Layers & files' }).click();
+      await page.locator('.tree-row[data-path="/srv"]').click();
+
+      await page.locator('.tree-row[data-path="/srv/logo.png"]').click();
+      const img = page.locator('.image-view img');
+      await img.waitFor();
+      // PNG IHDR: width and height are big-endian u32 at bytes 16 and 20.
+      await expect.poll(() => img.evaluate((el: HTMLImageElement) => `${el.naturalWidth}x${el.naturalHeight}`)).toBe(`${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`);
+      await shot(page, 'image-file');
+
+      await page.locator('.tree-row[data-path="/srv/current"]').click();
+      await expect.poll(() => page.locator('.viewer .code').textContent()).toBe('hello from the viewer fixture\n');
+      await page.getByRole('button', { name: 'Follow link' }).click();
+      await expect.poll(() => page.locator('.tree-row.selected').getAttribute('data-path')).toBe('/srv/readme.txt');
+
+      await page.locator('.tree-row[data-path="/srv/big.bin"]').click();
+      const hexOf = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+      await expect.poll(() => page.locator('.pager').textContent()).toContain('bytes 0–262,144 of 600,000');
+      await page.getByRole('button', { name: 'Next →' }).click();
+      await expect.poll(() => page.locator('.pager').textContent()).toContain('bytes 262,144–524,288 of 600,000');
+      const row = await page.locator('[aria-label="Hex view"] .hex-row').first().textContent();
+      expect(row).toContain('00040000');
+      expect(row).toContain(hexOf(big.subarray(262_144, 262_148)));
+      await shot(page, 'big-binary');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
