@@ -303,7 +303,7 @@ export interface EfficiencyReport {
   wastedBytes: number;
   /** Corrected figure that does not count the copy you keep. */
   reclaimableBytes: number;
-  /** dive's userWastedPercent: wasted bytes of layers above the base as a fraction of image size. */
+  /** dive's userWastedPercent, as dive computes it: wasted bytes / bytes of the layers above the base, as a fraction (1 = 100 %; can exceed 1). */
   userWastedPercent: number;
   totalBytes: number;
   top: WastedPath[];
