@@ -1,7 +1,7 @@
 import type { Problem } from '../errors.js';
 import { basename, dirname, join, resolveInRoot } from './paths.js';
 import type { LayerIndex } from './tarindex.js';
-import { FLAG, type EntryType } from './types.js';
+import { ENTRY_TYPES, FLAG, type EntryType } from './types.js';
 
 // The merged filesystem of a stack of layers, applying image-spec layer.md changesets exactly:
 // whiteouts (and opaque markers) of a layer act on the layers below it only, then the layer's own
@@ -42,6 +42,7 @@ type Ref = number;
 const SHIFT = 2 ** 32;
 const pack = (layer: number, i: number): Ref => layer * SHIFT + i;
 const implicitRef = (layer: number): Ref => -(layer + 1);
+const DIR_CODE = ENTRY_TYPES.indexOf('dir');
 
 export class MergedTree {
   private readonly nodes = new Map<string, Ref>();
@@ -92,12 +93,7 @@ export class MergedTree {
 
   /** Follows symlinked parent directories inside the root; returns the real path, or undefined with a problem. */
   private resolveParents(path: string, l: number): string | undefined {
-    // Fast path: every key in the tree has only real directories above it (a symlink replacing a
-    // directory deletes its subtree), so an existing directory parent settles it.
-    const parent = dirname(path);
-    if (parent === '') return path;
-    const pref = this.nodes.get(parent);
-    if (pref !== undefined && (pref < 0 || this.indexes[Math.floor(pref / SHIFT)]!.type(pref % SHIFT) === 'dir')) return path;
+    if (this.dirIsReal(dirname(path))) return path;
     let p = path;
     for (let guard = 0; guard < 64; guard++) {
       const parts = p.split('/');
@@ -123,6 +119,16 @@ export class MergedTree {
     return undefined;
   }
 
+  /**
+   * Every key in the tree has only real directories above it (a symlink replacing a directory
+   * deletes its subtree), so an existing directory settles the parents of anything below it.
+   */
+  private dirIsReal(dir: string): boolean {
+    if (dir === '') return true;
+    const ref = this.nodes.get(dir);
+    return ref !== undefined && (ref < 0 || this.indexes[Math.floor(ref / SHIFT)]!.cols.type[ref % SHIFT] === DIR_CODE);
+  }
+
   private ensureDir(dir: string, l: number): void {
     if (dir === '') return;
     const ref = this.nodes.get(dir);
@@ -140,27 +146,31 @@ export class MergedTree {
     this.kids.set(dir, new Set());
   }
 
-  private link(path: string): void {
-    this.kids.get(dirname(path))!.add(basename(path));
-    this.sorted.delete(dirname(path));
-    this.removed.delete(path);
+  private link(path: string, dir = dirname(path)): void {
+    this.kids.get(dir)!.add(path.slice(dir.length ? dir.length + 1 : 0));
+    if (this.sorted.size) this.sorted.delete(dir);
+    if (this.removed.size) this.removed.delete(path);
   }
 
   private put(l: number, idx: LayerIndex, i: number): void {
-    const path = this.resolveParents(idx.paths[i]!, l);
+    const raw = idx.paths[i]!;
+    const rawDir = dirname(raw);
+    // One dirname string per entry: its hash is computed once and reused by every map below.
+    const path = this.dirIsReal(rawDir) ? raw : this.resolveParents(raw, l);
     if (path === undefined || path === '') return;
     const type = idx.type(i);
-    this.ensureDir(dirname(path), l);
+    const dir = path === raw ? rawDir : dirname(path);
+    this.ensureDir(dir, l);
     const prev = this.nodes.get(path);
     const ref = pack(l, i);
     if (prev !== undefined) {
       const prevIsDir = prev < 0 || this.indexes[Math.floor(prev / SHIFT)]!.type(prev % SHIFT) === 'dir';
       if (!(prevIsDir && type === 'dir')) this.deleteSubtree(path, l);
     }
-    if (prev === undefined || !this.nodes.has(path)) this.link(path);
+    if (prev === undefined || !this.nodes.has(path)) this.link(path, dir);
     this.nodes.set(path, ref);
-    this.entryProblems.delete(path);
-    this.hard.delete(path);
+    if (this.entryProblems.size) this.entryProblems.delete(path);
+    if (this.hard.size) this.hard.delete(path);
     if (type === 'dir' && !this.kids.has(path)) this.kids.set(path, new Set());
     if (type === 'hardlink') {
       const target = idx.linkname(i)!;
