@@ -151,6 +151,15 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** Milliseconds from openSource to a complete graph (and closed source) in this process. */
+async function inProcessGraphMs(file: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const { source } = await openSource(file);
+  await buildGraph(source);
+  await source.close();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
 /** Bytes served per digest when the graph is built in process (a counting wrapper on openBlob). */
 async function bytesReadInProcess(file: string): Promise<{ perDigest: Map<string, number>; ms: number }> {
   const perDigest = new Map<string, number>();
@@ -203,6 +212,25 @@ async function benchOne(kind: 'docker-archive' | 'oci-archive', facts: Facts): P
       a.push(ours());
     }
   }
+  // The app's figure: the desktop/web process is already running when the user opens an archive, so
+  // time from openSource to a full graph in a live process, alternating with tar -tf.
+  const d: number[] = [];
+  const e: number[] = [];
+  await inProcessGraphMs(file);
+  for (let i = 0; i < RUNS; i++) {
+    if (i % 2 === 0) {
+      d.push(await inProcessGraphMs(file));
+      e.push(tar());
+    } else {
+      e.push(tar());
+      d.push(await inProcessGraphMs(file));
+    }
+  }
+  const md = median(d);
+  const me = median(e);
+  process.stdout.write(
+    `graph-open ${kind} (${gib(size)}): time to graph in a running app ${md.toFixed(1)} ms vs tar -tf ${me.toFixed(1)} ms, ratio ${(md / me).toFixed(2)}× (goal ≤ 1×; median of ${RUNS}, alternating)\n`,
+  );
   const reads = readFileSync(probe, 'utf8').trim().split('\n').map(Number);
   rmSync(probe, { force: true });
   const ma = median(a);
@@ -213,7 +241,7 @@ async function benchOne(kind: 'docker-archive' | 'oci-archive', facts: Facts): P
   const docRead = [...inproc.perDigest.values()].reduce((s, n) => s + n, 0) - layerRead;
   const maxRchar = Math.max(...reads);
   process.stdout.write(
-    `graph-open ${kind} (${gib(size)}, ${facts.layers.length} layers): inspect --json ${(ma / 1000).toFixed(3)} s vs tar -tf ${(mb / 1000).toFixed(3)} s, ratio ${(ma / mb).toFixed(2)}× (goal ≤ 1×; median of ${RUNS}, alternating)\n`,
+    `graph-open ${kind} (${gib(size)}, ${facts.layers.length} layers): whole CLI process inspect --json ${(ma / 1000).toFixed(3)} s vs tar -tf ${(mb / 1000).toFixed(3)} s, ratio ${(ma / mb).toFixed(2)}× (goal ≤ 1×; median of ${RUNS}, alternating)\n`,
   );
   const mc = median(c);
   process.stdout.write(`graph-open ${kind}: inspect --json ${(ma / 1000).toFixed(3)} s vs tar --no-seek -tf ${(mc / 1000).toFixed(3)} s, ratio ${(ma / mc).toFixed(2)}× (secondary peer)\n`);

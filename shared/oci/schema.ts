@@ -1,15 +1,12 @@
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { DIGEST_GRAMMAR, digestOf, digestProblem, isRegisteredAlgorithm } from './digest.js';
 import { MT, mediaTypeKind } from './mediatypes.js';
-import {
-  configSchema, contentDescriptorSchema, defsDescriptorSchema, dockerListSchema, dockerManifestSchema,
-  imageIndexSchema, imageManifestSchema, MEDIA_TYPE_PATTERN, ociLayoutSchema, platformSchema,
-} from './schemas/index.js';
+import { MEDIA_TYPE_PATTERN } from './schemas/index.js';
+import * as generated from './schemas/validators.generated.cjs';
 
 // Validation of one parsed document: our JSON Schemas (schemas/*.ts, after image-spec's schema
-// folder) compiled once by Ajv, then the spec rules a schema cannot say (registered digest
-// encodings, base64 padding, Env entries, mediaType of the document itself…). Unknown fields are
+// folder) compiled ahead of time by Ajv (schemas/validators.generated.cjs), then the spec rules a
+// schema cannot say (registered digest encodings, base64 padding, Env entries, mediaType of the document itself…). Unknown fields are
 // allowed everywhere: the spec says consumers ignore them.
 
 export type DocType = 'index' | 'manifest' | 'config' | 'descriptor' | 'layout';
@@ -23,27 +20,9 @@ export interface SchemaViolation {
 type SchemaKey = DocType | 'dockerManifest' | 'dockerList';
 type Obj = Record<string, unknown>;
 
-let compiled: Record<SchemaKey, ValidateFunction> | undefined;
-
-/** Compiles every schema on first use (Ajv code generation takes a few ms, not worth paying at import). */
-function validators(): Record<SchemaKey, ValidateFunction> {
-  if (compiled) return compiled;
-  // verbose: errors carry parentSchema, where our `errorText` annotations live.
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-  addFormats(ajv, ['uri', 'date-time']);
-  ajv.addKeyword({ keyword: 'errorText' });
-  ajv.addSchema([defsDescriptorSchema, platformSchema, contentDescriptorSchema]);
-  compiled = {
-    index: ajv.compile(imageIndexSchema),
-    manifest: ajv.compile(imageManifestSchema),
-    config: ajv.compile(configSchema),
-    descriptor: ajv.getSchema(contentDescriptorSchema.$id)!,
-    layout: ajv.compile(ociLayoutSchema),
-    dockerManifest: ajv.compile(dockerManifestSchema),
-    dockerList: ajv.compile(dockerListSchema),
-  };
-  return compiled;
-}
+/** Compiled ahead of time (scripts/gen-validators.ts): no Ajv code generation at run time. */
+const VALIDATORS: Record<SchemaKey, ValidateFunction> = generated;
+const validators = (): Record<SchemaKey, ValidateFunction> => VALIDATORS;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const MEDIA_TYPE_RE = new RegExp(MEDIA_TYPE_PATTERN);
