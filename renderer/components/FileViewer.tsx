@@ -64,14 +64,14 @@ export function FileViewer() {
       {v.data && showHex && <HexView data={v.data} base={v.offset} />}
       {paged && (
         <div className="pager small">
-          <button onClick={() => void v.page(-1)} disabled={v.offset === 0 || v.loading}>
-            ← Previous
+          <button aria-label="Previous page" title="Previous page" onClick={() => void v.page(-1)} disabled={v.offset === 0 || v.loading}>
+            ←
           </button>
           <span>
             bytes {groupDigits(v.offset)}–{groupDigits(v.offset + (v.data?.length ?? 0))} of {groupDigits(v.size)}
           </span>
-          <button onClick={() => void v.page(1)} disabled={v.offset + (v.data?.length ?? 0) >= v.size || v.loading}>
-            Next →
+          <button aria-label="Next page" title="Next page" onClick={() => void v.page(1)} disabled={v.offset + (v.data?.length ?? 0) >= v.size || v.loading}>
+            →
           </button>
         </div>
       )}
