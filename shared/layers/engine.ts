@@ -295,7 +295,7 @@ export class ImageLayers extends EventEmitter {
       tree,
       target,
       (p) => this.locate(p),
-      async (files, signal) => {
+      async (files, signal, onFile) => {
         const layer = files[0]!.layer;
         const info = this.layers[layer]!;
         const idx = this.indexes[layer]!;
@@ -304,7 +304,7 @@ export class ImageLayers extends EventEmitter {
         if (idx.meta.compression === 'none') stream = await this.source.openBlob(info.descriptor, signal ? { signal } : {});
         else if (existsSync(cf)) stream = createReadStream(cf, { highWaterMark: 1 << 20 });
         else stream = (await openDecoded(await openVerified(this.source, info.descriptor, signal), info.descriptor.digest)).stream;
-        await writeRanges(stream, files);
+        await writeRanges(stream, files, signal, onFile);
       },
       { ...opts, path: sub.path },
     );
@@ -312,13 +312,13 @@ export class ImageLayers extends EventEmitter {
 }
 
 /** Writes ranges of one sequential stream into files (sorted by offset; ranges may repeat for hard-linked copies). */
-async function writeRanges(stream: Readable, all: { offset: number; size: number; dest: string }[]): Promise<void> {
+async function writeRanges(stream: Readable, all: { offset: number; size: number; dest: string }[], signal?: AbortSignal, onFile?: (bytes: number) => void): Promise<void> {
   // Several paths with one content (hard links outside the subtree): write once, copy the rest.
   const first = new Map<number, string>();
-  const copies: [string, string][] = [];
+  const copies: [string, string, number][] = [];
   const files = all.filter((f) => {
     const seen = first.get(f.offset);
-    if (seen !== undefined) return copies.push([seen, f.dest]), false;
+    if (seen !== undefined) return copies.push([seen, f.dest, f.size]), false;
     first.set(f.offset, f.dest);
     return true;
   });
@@ -329,12 +329,14 @@ async function writeRanges(stream: Readable, all: { offset: number; size: number
   const openNext = async () => {
     while (k < files.length && files[k]!.size === 0) {
       await fsp.writeFile(files[k]!.dest, '', { mode: 0o600 });
+      onFile?.(0);
       k++;
     }
   };
   try {
     await openNext();
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (signal?.aborted) throw new ExplorerError('CANCELLED', 'Extraction was cancelled.');
       let c = chunk;
       let cpos = pos;
       pos += chunk.length;
@@ -348,6 +350,7 @@ async function writeRanges(stream: Readable, all: { offset: number; size: number
         await fh.write(c.subarray(a, b));
         written += b - a;
         if (written === f.size) {
+          onFile?.(f.size);
           await fh.close();
           fh = undefined;
           written = 0;
@@ -364,6 +367,9 @@ async function writeRanges(stream: Readable, all: { offset: number; size: number
     stream.destroy();
   }
   if (k < files.length) throw new ExplorerError('EXTRACT_FAILED', `The layer ended before ${files[k]!.dest} was complete; the layer is truncated.`);
-  for (const [from, to] of copies) await fsp.copyFile(from, to);
+  for (const [from, to, size] of copies) {
+    await fsp.copyFile(from, to);
+    onFile?.(size);
+  }
 }
 

@@ -13,6 +13,8 @@ export interface ExtractOptions {
   /** Subtree to extract (normalised path); default the whole rootfs. */
   path?: string;
   signal?: AbortSignal;
+  /** Called as files are written (at least every 256 files and after each layer). */
+  onProgress?: (p: { files: number; bytes: number; filesTotal: number; bytesTotal: number }) => void;
 }
 
 export interface ExtractResult {
@@ -25,7 +27,7 @@ export interface ExtractResult {
 }
 
 /** Streams the content of files; called with files of one layer sorted by offset. */
-export type ContentWriter = (files: { entry: MergedEntry; layer: number; offset: number; size: number; dest: string }[], signal?: AbortSignal) => Promise<void>;
+export type ContentWriter = (files: { entry: MergedEntry; layer: number; offset: number; size: number; dest: string }[], signal?: AbortSignal, onFile?: (bytes: number) => void) => Promise<void>;
 
 export async function extractTree(tree: MergedTree, target: string, locate: (p: string) => { layer: number; offset: number; size: number } | undefined, writeContent: ContentWriter, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const root = path.resolve(target);
@@ -107,11 +109,21 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
         res.skipped.push({ path: e.path, reason: e.problem?.message ?? 'hard link target missing' });
       }
     }
+    let filesTotal = 0;
+    let bytesTotal = 0;
+    for (const [, list] of byLayer) {
+      filesTotal += list.length;
+      for (const f of list) bytesTotal += f.size;
+    }
+    const report = () => opts.onProgress?.({ files: res.files, bytes: res.bytes, filesTotal, bytesTotal });
     for (const [, list] of byLayer) {
       list.sort((a, b) => a.offset - b.offset);
-      await writeContent(list, opts.signal);
-      res.files += list.length;
-      for (const f of list) res.bytes += f.size;
+      await writeContent(list, opts.signal, (bytes) => {
+        res.files++;
+        res.bytes += bytes;
+        if (res.files % 256 === 0) report();
+      });
+      report();
     }
     for (const e of hard) {
       await fsp.link(fsPath(e.linkname!), fsPath(e.path));

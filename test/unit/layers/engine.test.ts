@@ -114,7 +114,9 @@ describe('ImageLayers', () => {
     ]);
     await img.layers.index();
     const out = path.join(tmp('oci-x-'), 'root');
-    const r = await img.layers.extract(out);
+    const seen: { files: number; filesTotal: number }[] = [];
+    const r = await img.layers.extract(out, { onProgress: (p) => seen.push(p) });
+    expect(seen.at(-1)).toMatchObject({ files: r.files, filesTotal: r.files, bytes: r.bytes });
     expect(readdirSync(path.join(out, 'etc'))).toEqual(['keep']);
     expect(readFileSync(path.join(out, 'bin/alias'), 'utf8')).toBe('T');
     expect(statSync(path.join(out, 'bin/alias')).ino).toBe(statSync(path.join(out, 'bin/tool')).ino);
@@ -140,6 +142,21 @@ describe('ImageLayers', () => {
     expect(lstatSync(path.join(out, 'symldir1')).isSymbolicLink()).toBe(true);
     expect(existsSync(path.join(base, 'a', 'b', 'etc'))).toBe(false);
     expect(readdirSync(path.join(base, 'a', 'b'))).toEqual(['root']);
+  });
+
+  it('indexing and extraction stop with CANCELLED when the signal aborts', async () => {
+    const big = await makeTar([{ name: 'a', content: Buffer.alloc(8_000_000, 1) }, { name: 'b', content: 'b' }]);
+    for (const workers of [0, 2]) {
+      const img = await image([{ tar: big, compress: 'gzip' }, { tar: big }], { workers });
+      const ac = new AbortController();
+      ac.abort();
+      await expect(img.layers.index({ signal: ac.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+      await img.layers.index();
+      expect(img.layers.layers.map((l) => l.state)).toEqual(['ready', 'ready']);
+      const out = path.join(tmp('oci-cancel-'), 'root');
+      await expect(img.layers.extract(out, { signal: ac.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+      expect(existsSync(out)).toBe(false);
+    }
   });
 
   it('removes partial output when extraction fails', async () => {
