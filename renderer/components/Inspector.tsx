@@ -153,6 +153,13 @@ function openLink(e: React.MouseEvent, url: string) {
   }
 }
 
+function showField(path: string) {
+  const el = document.querySelector(`.json-line[data-problem-paths~="${CSS.escape(path)}"]`);
+  el?.scrollIntoView({ block: 'center' });
+  el?.classList.add('flash');
+  setTimeout(() => el?.classList.remove('flash'), 1200);
+}
+
 function ProblemList({ node }: { node: GraphNode }) {
   if (!node.problems.length) return null;
   const badges = problemBadges(node);
@@ -168,7 +175,12 @@ function ProblemList({ node }: { node: GraphNode }) {
       <ul>
         {node.problems.map((p, i) => (
           <li key={i}>
-            {p.path && <code className="problem-path">{p.path}</code>} {p.message}
+            {p.path && (
+              <button className="link problem-path mono" title="Show this field in the raw JSON" onClick={() => showField(p.path!)}>
+                {p.path}
+              </button>
+            )}{' '}
+            {p.path && p.message.startsWith(p.path + ':') ? p.message.slice(p.path.length + 1).trim() : p.message}
           </li>
         ))}
       </ul>

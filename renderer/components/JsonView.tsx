@@ -12,12 +12,16 @@ export function JsonView({ sourceId, text, doc, problems, truncated }: { sourceI
   const known = useMemo(() => new Set(nodes?.map((n) => n.digest)), [nodes]);
   const lines = useMemo(() => (text ?? '').split('\n'), [text]);
   const marks = useMemo(() => {
-    const m = new Map<number, string[]>();
+    const m = new Map<number, { messages: string[]; paths: string[] }>();
     if (doc === undefined) return m;
     for (const p of problems) {
       if (!p.path) continue;
       const l = lineOfPointer(doc, p.path);
-      if (l >= 0) m.set(l, [...(m.get(l) ?? []), p.message]);
+      if (l < 0) continue;
+      const cur = m.get(l) ?? { messages: [], paths: [] };
+      cur.messages.push(p.message);
+      cur.paths.push(p.path);
+      m.set(l, cur);
     }
     return m;
   }, [doc, problems]);
@@ -28,9 +32,10 @@ export function JsonView({ sourceId, text, doc, problems, truncated }: { sourceI
       <h3>Raw JSON {truncated && <span className="muted small">(truncated)</span>}</h3>
       <pre className="json mono">
         {shown.map((line, i) => {
-          const msgs = marks.get(i);
+          const mark = marks.get(i);
+          const msgs = mark?.messages;
           return (
-            <div key={i} className={msgs ? 'json-line problem-line' : 'json-line'} title={msgs?.join('\n')}>
+            <div key={i} className={msgs ? 'json-line problem-line' : 'json-line'} title={msgs?.join('\n')} data-problem-paths={mark?.paths.join(' ')}>
               {splitDigests(line).map((p, j) =>
                 p.digest && known.has(p.digest) ? (
                   <button key={j} className="digest-link" onClick={() => useGraph.getState().select(sourceId, p.digest)} title="Go to this node">

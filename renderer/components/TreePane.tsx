@@ -18,8 +18,7 @@ export function fileViewFor(view: TreeView, e: TreeEntry): FileView | undefined 
   return upTo === undefined ? { kind: 'merged' } : { kind: 'merged', upTo };
 }
 
-export function TreePane({ sourceId }: { sourceId: string }) {
-  void sourceId;
+export function TreePane({ warning }: { sourceId: string; warning?: string | undefined }) {
   const t = useTree();
   const [columns, setColumns] = useState(true);
   const parentRef = useRef<HTMLDivElement>(null);
@@ -176,6 +175,11 @@ export function TreePane({ sourceId }: { sourceId: string }) {
           </label>
         </div>
       </div>
+      {warning && (
+        <div className="warning-banner" role="status">
+          {warning}
+        </div>
+      )}
       <ErrorBanner message={t.searchError} />
       <ErrorBanner message={t.error} />
       <div className={'tree-header' + (columns ? ' with-cols' : '')}>

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pack } from 'tar-stream';
 
@@ -55,7 +55,7 @@ export async function writeViewerLayout(dir: string, png: Buffer, big: Buffer): 
 }
 
 /** Writes an OCI layout with one image made of these uncompressed layer tars. */
-export function writeLayout(dir: string, layers: { tar: Buffer; createdBy: string }[]): void {
+export function writeLayout(dir: string, layers: { tar: Buffer; createdBy: string }[], damage: { manifestExtra?: Record<string, unknown>; dropLayer?: number } = {}): { manifest: string; layers: string[] } {
   const blobs = path.join(dir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const put = (b: Buffer | string) => {
@@ -77,11 +77,22 @@ export function writeLayout(dir: string, layers: { tar: Buffer; createdBy: strin
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: c, size: Buffer.byteLength(config) },
     layers: layers.map((l, i) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digests[i], size: l.tar.length })),
+    ...damage.manifestExtra,
   });
+  if (damage.dropLayer !== undefined) rmSync(path.join(blobs, digests[damage.dropLayer]!.slice(7)));
   const m = put(manifest);
   writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   writeFileSync(
     path.join(dir, 'index.json'),
     JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: m, size: Buffer.byteLength(manifest), annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }),
   );
+  return { manifest: m, layers: digests };
+}
+
+/** Two layers, the second one's blob deleted, and a manifest annotation that is not a string. */
+export async function writeDamagedLayout(dir: string): Promise<{ manifest: string; layers: string[] }> {
+  const mtime = new Date(1_700_000_000_000);
+  const a = await tarOf((p) => p.entry({ name: 'a.txt', mode: 0o644, mtime }, 'a\n'));
+  const b = await tarOf((p) => p.entry({ name: 'b.txt', mode: 0o644, mtime }, 'b\n'));
+  return writeLayout(dir, [{ tar: a, createdBy: 'COPY a.txt /' }, { tar: b, createdBy: 'COPY b.txt /' }], { manifestExtra: { annotations: { 'org.example.count': 3 } }, dropLayer: 1 });
 }

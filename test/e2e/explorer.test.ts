@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fx, noSharedFixtures } from '../helpers/fixtures.js';
-import { writeBigLayout, writeViewerLayout } from './big-layout.js';
+import { writeBigLayout, writeDamagedLayout, writeViewerLayout } from './big-layout.js';
 import { ARTIFACTS, buildRenderer, launchChromium, startWebMode, type WebMode } from './helpers.js';
 import { addedRemoved, dockerSaveFacts, mergedPaths, type SaveFacts } from './tar-oracle.js';
 
@@ -245,6 +245,41 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
       expect(row).toContain('00040000');
       expect(row).toContain(hexOf(big.subarray(262_144, 262_148)));
       await shot(page, 'big-binary');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('problems are shown on their node and field: a missing layer blob, a schema error', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'oci-e2e-damaged-'));
+    try {
+      const d = await writeDamagedLayout(dir);
+      await page.getByRole('button', { name: 'Open a source' }).click();
+      await page.getByLabel('Path to open').fill(dir);
+      await page.getByRole('button', { name: 'Open', exact: true }).click();
+      const missing = page.locator(`.gnode[data-digest="${d.layers[1]}"]`);
+      await missing.waitFor();
+      expect(await missing.locator('.badge.problem').allTextContents()).toContain('missing');
+      expect(await page.locator(`.gnode[data-digest="${d.layers[0]}"] .badge.problem`).count()).toBe(0);
+      const manifest = page.locator(`.gnode[data-digest="${d.manifest}"]`);
+      expect(await manifest.locator('.badge.problem').allTextContents()).toContain('schema error');
+      await manifest.click();
+      // The problem names the field, and the raw JSON marks the line holding it.
+      await expect.poll(() => page.locator('.inspector .problems').textContent()).toContain('/annotations/org.example.count');
+      expect(await page.locator('.json-line.problem-line').first().textContent()).toContain('"org.example.count": 3');
+      await page.locator('.inspector .problems').getByRole('button', { name: '/annotations/org.example.count' }).click();
+      const inView = () =>
+        page.locator('.json-line.problem-line').first().evaluate((el) => {
+          const r = el.getBoundingClientRect();
+          return r.top >= 0 && r.bottom <= window.innerHeight;
+        });
+      await expect.poll(inView).toBe(true);
+      await shot(page, 'problems');
+      // On the files side the layer's row carries the core's sentence, naming the missing blob.
+      await page.getByRole('tab', { name: 'Layers & files' }).click();
+      await expect.poll(() => page.locator('.layer-row[data-layer="1"] .row-error').textContent()).toContain(d.layers[1]!.slice(7, 19));
+      expect(await page.locator('.tree-pane .warning-banner').textContent()).toContain('Layer 2');
+      await shot(page, 'problems-files');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
