@@ -3,7 +3,8 @@ import type { DiffSummary } from '../../shared/api/contract.js';
 import { groupDigits, humanBytes } from '../../shared/ui/format.js';
 import { dockerfileLine } from '../../shared/ui/image-docs.js';
 import { api, errorText } from '../state/api.js';
-import { treeViewOf, useImages } from '../state/image.js';
+import { treeViewOf, useImages, viewKey } from '../state/image.js';
+import { useTree } from '../state/tree.js';
 
 const count = (n: number | undefined) => (n === undefined ? '?' : groupDigits(n));
 
@@ -14,10 +15,12 @@ export function LayersPanel({ sourceId }: { sourceId: string }) {
   const summary = img?.summary;
   const view = treeViewOf(img);
   const [diff, setDiff] = useState<{ key: string; d?: DiffSummary; err?: string }>();
-  const diffKey = JSON.stringify(view);
+  const diffKey = viewKey(view);
 
+  // Asked once the tree of this view is in: the core answers one call at a time, and the tree comes first.
+  const treeReady = useTree((t) => !t.loadingRoot && !!t.ctx && viewKey(t.ctx.view) === diffKey);
   useEffect(() => {
-    if (!summary || view.kind !== 'diff') return;
+    if (!summary || view.kind !== 'diff' || !treeReady) return;
     let live = true;
     api()
       .diff({ image: summary.ref, bottom: view.bottom, top: view.top })
@@ -30,7 +33,7 @@ export function LayersPanel({ sourceId }: { sourceId: string }) {
     };
     // diffKey stands for view
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [summary, diffKey]);
+  }, [summary, diffKey, treeReady]);
 
   if (!summary) return null;
   const max = Math.max(1, ...summary.layers.map((l) => l.uncompressedSize ?? l.compressedSize));

@@ -55,7 +55,19 @@ export function SourceView({ source }: { source: SourceHandle }) {
               </select>
             </label>
           )}
-          {img?.loading && <span className="progress">{img.progress ?? 'Indexing layers…'}</span>}
+          {img?.loading && (
+            <span className="progress" role="status">
+              {img.progress ?? 'Indexing layers…'}{' '}
+              <button className="link" onClick={() => void useImages.getState().cancel(id)}>
+                Cancel
+              </button>
+            </span>
+          )}
+          {img?.error && !img.loading && (
+            <button className="link" onClick={() => void useImages.getState().retry(id)}>
+              Index again
+            </button>
+          )}
         </div>
         <span className="muted small location" title={source.location}>
           {source.location}

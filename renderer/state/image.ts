@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { Digest, EfficiencyReport, ImageSummary, LayerRange, SourceId, TreeView } from '../../shared/api/contract.js';
+import { newOperationId, type Digest, type EfficiencyReport, type ImageSummary, type LayerRange, type OperationId, type SourceId, type TreeView } from '../../shared/api/contract.js';
 import { api, errorText } from './api.js';
 
 // The image (manifest) being explored in each source: its layers, which layer/compare is selected,
@@ -21,6 +21,8 @@ export interface ImageState {
   compare?: [number, number];
   efficiency?: EfficiencyReport;
   efficiencyError?: string;
+  /** The running selectImage (indexing), for Cancel. */
+  opId?: OperationId;
 }
 
 interface ImagesStore {
@@ -31,6 +33,8 @@ interface ImagesStore {
   setCompare(sourceId: SourceId, pair: [number, number] | undefined): void;
   loadEfficiency(sourceId: SourceId): Promise<void>;
   setProgress(sourceId: SourceId, text: string | undefined): void;
+  cancel(sourceId: SourceId): Promise<void>;
+  retry(sourceId: SourceId): Promise<void>;
 }
 
 const blank: ImageState = { loading: false, mode: 'layer' };
@@ -42,12 +46,15 @@ export const useImages = create<ImagesStore>((set, get) => {
     async select(sourceId, manifest) {
       const cur = get().images[sourceId];
       if (cur && (cur.loading || cur.summary) && cur.manifest === manifest && manifest !== undefined) return;
-      patch(sourceId, { manifest, loading: true, error: undefined, summary: undefined, layer: undefined, compare: undefined, efficiency: undefined, efficiencyError: undefined });
+      const opId = newOperationId();
+      patch(sourceId, { manifest, opId, loading: true, error: undefined, summary: undefined, layer: undefined, compare: undefined, efficiency: undefined, efficiencyError: undefined });
       try {
-        const summary = await api().selectImage(manifest ? { sourceId, manifest } : { sourceId });
-        patch(sourceId, { summary, manifest: summary.ref.manifest, loading: false, progress: undefined });
+        const summary = await api().selectImage(manifest ? { sourceId, manifest, opId } : { sourceId, opId });
+        if (get().images[sourceId]?.opId !== opId) return;
+        patch(sourceId, { summary, manifest: summary.ref.manifest, loading: false, progress: undefined, opId: undefined });
       } catch (e) {
-        patch(sourceId, { loading: false, error: errorText(e), progress: undefined });
+        if (get().images[sourceId]?.opId !== opId) return;
+        patch(sourceId, { loading: false, error: errorText(e), progress: undefined, opId: undefined });
       }
     },
     selectLayer(sourceId, layer) {
@@ -73,6 +80,19 @@ export const useImages = create<ImagesStore>((set, get) => {
     },
     setProgress(sourceId, text) {
       patch(sourceId, { progress: text });
+    },
+    async cancel(sourceId) {
+      const opId = get().images[sourceId]?.opId;
+      if (opId) await api().cancel({ opId }).catch(() => undefined);
+    },
+    async retry(sourceId) {
+      const m = get().images[sourceId]?.manifest;
+      set((s) => {
+        const images = { ...s.images };
+        delete images[sourceId];
+        return { images };
+      });
+      await get().select(sourceId, m);
     },
   };
 });
