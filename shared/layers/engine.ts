@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { createReadStream, existsSync, promises as fsp } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, existsSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ExplorerError, toExplorerError, type Problem } from '../errors.js';
 import { shortDigest, type Digest } from '../oci/digest.js';
@@ -324,11 +324,11 @@ async function writeRanges(stream: Readable, all: { offset: number; size: number
   });
   let pos = 0;
   let k = 0;
-  let fh: fsp.FileHandle | undefined;
+  let fd: number | undefined;
   let written = 0;
   const openNext = async () => {
     while (k < files.length && files[k]!.size === 0) {
-      await fsp.writeFile(files[k]!.dest, '', { mode: 0o600 });
+      writeFileSync(files[k]!.dest, '', { mode: 0o600 });
       onFile?.(0);
       k++;
     }
@@ -346,13 +346,14 @@ async function writeRanges(stream: Readable, all: { offset: number; size: number
         const a = Math.max(f.offset + written - cpos, 0);
         const b = Math.min(f.offset + f.size - cpos, c.length);
         if (a >= c.length) break;
-        if (!fh) fh = await fsp.open(f.dest, 'w', 0o600);
-        await fh.write(c.subarray(a, b));
+        // Sync writes: no thread-pool round trip per small file; the stream loop yields between chunks.
+        if (fd === undefined) fd = openSync(f.dest, 'w', 0o600);
+        writeAllSync(fd, c.subarray(a, b));
         written += b - a;
         if (written === f.size) {
           onFile?.(f.size);
-          await fh.close();
-          fh = undefined;
+          closeSync(fd);
+          fd = undefined;
           written = 0;
           k++;
           await openNext();
@@ -363,13 +364,18 @@ async function writeRanges(stream: Readable, all: { offset: number; size: number
       if (k >= files.length) break;
     }
   } finally {
-    await fh?.close();
+    if (fd !== undefined) closeSync(fd);
     stream.destroy();
   }
   if (k < files.length) throw new ExplorerError('EXTRACT_FAILED', `The layer ended before ${files[k]!.dest} was complete; the layer is truncated.`);
   for (const [from, to, size] of copies) {
-    await fsp.copyFile(from, to);
+    copyFileSync(from, to);
     onFile?.(size);
   }
 }
 
+
+function writeAllSync(fd: number, b: Buffer): void {
+  let off = 0;
+  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+}
