@@ -80,7 +80,11 @@ async function peek(s: Readable, n: number): Promise<Buffer> {
  * Decompresses a layer blob by its magic bytes, enforces the bomb limits and hashes the
  * uncompressed stream; when `diffId` is given a mismatch errors the stream at its end.
  */
-export async function openDecoded(blob: Readable, layerDigest: Digest, opts: { diffId?: Digest; limits?: DecodeLimits } = {}): Promise<DecodedLayer> {
+export async function openDecoded(
+  blob: Readable,
+  layerDigest: Digest,
+  opts: { diffId?: Digest; limits?: DecodeLimits; /** The blob stream is verified against layerDigest (VerifyingStream). */ blobVerified?: boolean } = {},
+): Promise<DecodedLayer> {
   const limits = { ...DEFAULTS, ...opts.limits };
   let head: Buffer;
   try {
@@ -92,7 +96,9 @@ export async function openDecoded(blob: Readable, layerDigest: Digest, opts: { d
   const compression = detectCompression(head);
   const stats: DecodeStats = { compression, bytesIn: 0, bytesOut: 0 };
   const alg = opts.diffId ? parseDigest(opts.diffId).algorithm : 'sha256';
-  const hash = createDigester(alg);
+  // An uncompressed blob's diff_id is its digest, already checked upstream: no second hash.
+  const sameBytes = compression === 'none' && opts.blobVerified === true && parseDigest(layerDigest).algorithm === alg;
+  const hash = sameBytes ? undefined : createDigester(alg);
   // Big buffers let zlib (on the libuv pool) run ahead while this thread hashes and scans.
   const HWM = 4 * 1024 * 1024;
   const counter = new Transform({
@@ -116,11 +122,11 @@ export async function openDecoded(blob: Readable, layerDigest: Digest, opts: { d
       if (compression !== 'none' && stats.bytesOut > limits.ratioGrace && stats.bytesOut > stats.bytesIn * limits.maxRatio) {
         return cb(bomb(layerDigest, `an expansion ratio over ${limits.maxRatio}:1`));
       }
-      hash.update(chunk);
+      hash?.update(chunk);
       cb(null, chunk);
     },
     flush(cb) {
-      stats.diffId = `${alg}:${hash.digest('hex')}`;
+      stats.diffId = hash ? `${alg}:${hash.digest('hex')}` : layerDigest;
       if (opts.diffId && stats.diffId !== opts.diffId) return cb(diffIdMismatch(opts.diffId, stats.diffId, layerDigest));
       cb();
     },

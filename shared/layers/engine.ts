@@ -141,6 +141,7 @@ export class ImageLayers extends EventEmitter {
     const job = {
       digest: d.digest,
       compressedSize: d.size,
+      blobVerified: true,
       ...(info.diffId ? { diffId: info.diffId } : {}),
       ...(this.opts.limits ? { limits: this.opts.limits } : {}),
       ...(this.contentFile(i) ? { contentFile: this.contentFile(i)! } : {}),

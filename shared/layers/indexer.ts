@@ -16,6 +16,8 @@ export interface IndexLayerOptions {
   signal?: AbortSignal;
   /** Keep a copy of the uncompressed tar here (random reads in big compressed layers). */
   contentFile?: string;
+  /** The blob stream is wrapped in a VerifyingStream for `digest` (lets raw layers skip re-hashing). */
+  blobVerified?: boolean;
   onProgress?: (p: { bytesDone: number; entries: number }) => void;
 }
 
@@ -42,7 +44,7 @@ export async function indexLayerStream(blob: Readable, opts: IndexLayerOptions):
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (opts.signal?.aborted) throw new ExplorerError('CANCELLED', 'Indexing was cancelled.');
-    const dec = await openDecoded(blob, opts.digest, { ...(opts.diffId ? { diffId: opts.diffId } : {}), ...(opts.limits ? { limits: opts.limits } : {}) });
+    const dec = await openDecoded(blob, opts.digest, { ...(opts.diffId ? { diffId: opts.diffId } : {}), ...(opts.limits ? { limits: opts.limits } : {}), blobVerified: opts.blobVerified === true });
     compression = dec.stats.compression;
     if (opts.contentFile) {
       await fsp.mkdir(path.dirname(opts.contentFile), { recursive: true });

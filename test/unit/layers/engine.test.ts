@@ -73,18 +73,20 @@ describe('ImageLayers', () => {
   });
 
   it('a corrupt blob is a problem on that layer only; the rest stays browsable', async () => {
-    const img = await image([{ tar: await makeTar([{ name: 'a', content: 'A' }]) }, { tar: await makeTar([{ name: 'b', content: 'B' }]), compress: 'gzip', corrupt: true }, { tar: await makeTar([{ name: 'c', content: 'C' }]), badDiffId: true }], { workers: 0 });
+    const img = await image([{ tar: await makeTar([{ name: 'a', content: 'A' }]) }, { tar: await makeTar([{ name: 'b', content: 'B' }]), compress: 'gzip', corrupt: true }, { tar: await makeTar([{ name: 'c', content: 'C' }]), badDiffId: true }, { tar: await makeTar([{ name: 'd', content: 'D' }]), corrupt: true }], { workers: 0 });
     await img.layers.index();
     const [l0, l1, l2] = img.layers.layers;
     expect(l0!.state).toBe('ready');
     expect(l1!.problems.map((p) => p.code)).toContain('DIGEST_MISMATCH');
     expect(l2!.problems.map((p) => p.code)).toContain('DIFFID_MISMATCH');
+    // An uncompressed layer's diff_id is its (verified) digest: a corrupt raw blob is still caught.
+    expect(img.layers.layers[3]!.problems.map((p) => p.code)).toContain('DIGEST_MISMATCH');
     expect(img.layers.mergedTree().has('a')).toBe(true);
     expect((await img.layers.readFileBuffer('a')).toString()).toBe('A');
     // Untrusted indexes are never persisted.
     const again = new ImageLayers(img.src, img.descs, img.diffIds, { cacheDir: img.cacheDir, workers: 0 });
     await again.index();
-    expect(again.layers.map((l) => !!l.fromCache)).toEqual([true, false, false]);
+    expect(again.layers.map((l) => !!l.fromCache)).toEqual([true, false, false, false]);
   });
 
   it('reads byte ranges, follows hard links and in-root symlinks, never outside the root', async () => {
