@@ -31,12 +31,19 @@ export function Inspector({ sourceId }: { sourceId: string }) {
   if (!node) return <aside className="inspector placeholder">Select a node to inspect it.</aside>;
   const mt = explainMediaType(node.mediaType);
   const layerIndex = summary?.layers.findIndex((l) => l.digest === node.digest) ?? -1;
+  // A layer may belong to another image than the one explored (multi-platform): go through its manifest.
+  const layerEdges = graph?.edges.filter((e) => e.to === node.digest && e.role === 'layer' && e.index !== undefined) ?? [];
+  const layerEdge = layerEdges.find((e) => e.from === summary?.ref.manifest) ?? layerEdges[0];
 
-  const goFiles = (layer?: number) => {
+  const goFiles = async () => {
     const img = useImages.getState();
-    if (node.kind === 'manifest' && summary?.ref.manifest !== node.digest) void img.select(sourceId, node.digest);
-    if (layer !== undefined) img.selectLayer(sourceId, layer);
     useSources.getState().setTab(sourceId, 'files');
+    if (node.kind === 'manifest') {
+      if (summary?.ref.manifest !== node.digest) await img.select(sourceId, node.digest);
+    } else if (layerEdge) {
+      if (summary?.ref.manifest !== layerEdge.from) await img.select(sourceId, layerEdge.from);
+      img.selectLayer(sourceId, layerEdge.index);
+    }
   };
 
   return (
@@ -48,9 +55,9 @@ export function Inspector({ sourceId }: { sourceId: string }) {
         </h2>
         <div className="insp-actions">
           {node.kind === 'manifest' && caps?.layers && (
-            <button onClick={() => goFiles()}>{summary?.ref.manifest === node.digest ? 'Browse files' : 'Explore this image'}</button>
+            <button onClick={() => void goFiles()}>{summary?.ref.manifest === node.digest ? 'Browse files' : 'Explore this image'}</button>
           )}
-          {node.kind === 'layer' && layerIndex >= 0 && <button onClick={() => goFiles(layerIndex)}>Files of layer {layerIndex + 1}</button>}
+          {node.kind === 'layer' && caps?.layers && layerEdge?.index !== undefined && <button onClick={() => void goFiles()}>Files of layer {layerEdge.index + 1}</button>}
         </div>
       </header>
       <ProblemList node={node} />

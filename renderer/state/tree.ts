@@ -95,29 +95,21 @@ export const useTree = create<TreeState>((set, get) => {
     set({ gen, loadingRoot: true, error: undefined });
     const wanted = ['/', ...[...get().expanded]];
     try {
-      const lists = await Promise.all(wanted.map((p) => fetchDir(ctx, p).catch(() => undefined)));
+      // The root must load (its failure is the error shown); folders that fail are just left closed.
+      const [root, ...lists] = await Promise.all([fetchDir(ctx, '/'), ...wanted.slice(1).map((p) => fetchDir(ctx, p).catch(() => undefined))]);
       if (get().gen !== gen) return;
-      const children = new Map<string, TreeEntry[]>();
-      wanted.forEach((p, i) => {
+      const children = new Map<string, TreeEntry[]>([['/', root]]);
+      wanted.slice(1).forEach((p, i) => {
         const l = lists[i];
         if (l) children.set(p, l);
       });
-      if (!children.has('/')) throw new Error('root');
       // Folders that no longer exist in this view are dropped from the expanded set.
       const expanded = new Set([...get().expanded].filter((p) => children.has(p)));
       set({ ...rebuild(children, expanded), loadingRoot: false, lastLoad: { started, ended: performance.now() } });
       performance.mark('oci:tree-data', { detail: get().rows.length });
     } catch (e) {
       if (get().gen !== gen) return;
-      let msg: string;
-      try {
-        await fetchDir(ctx, '/');
-        msg = 'The tree could not be read.';
-      } catch (e2) {
-        msg = errorText(e2);
-      }
-      void e;
-      set({ loadingRoot: false, error: msg, children: new Map(), rows: [] });
+      set({ loadingRoot: false, error: errorText(e), children: new Map(), rows: [] });
     }
   }
 
