@@ -7,7 +7,7 @@ import { useImages } from '../state/image.js';
 import { Inspector } from './Inspector.js';
 import { NODE_H, NODE_W, layoutGraph } from './graph-layout.js';
 
-type DescData = { node: GraphNode; layer?: LayerSummary; layerIndex?: number; current: boolean };
+type DescData = { node: GraphNode; layer?: LayerSummary; layerIndex?: number; current: boolean; image?: { compressed: number; uncompressed?: number | undefined } };
 type DescNode = Node<DescData, 'desc'>;
 
 const KIND_LABEL: Record<string, string> = {
@@ -55,6 +55,12 @@ const DescNodeView = memo(function DescNodeView({ data, selected }: NodeProps<De
       <div className="gnode-meta">
         <span title={`${n.size} bytes`}>{humanBytes(n.size)}</span>
         {data.layer?.uncompressedSize !== undefined && <span title="uncompressed"> → {humanBytes(data.layer.uncompressedSize)}</span>}
+        {data.image && (
+          <span className="gnode-image" title="image: layers compressed → uncompressed">
+            · image {humanBytes(data.image.compressed)}
+            {data.image.uncompressed !== undefined ? ` → ${humanBytes(data.image.uncompressed)}` : ''}
+          </span>
+        )}
         {n.names?.[0] && <span className="gnode-name"> {n.names[0]}</span>}
         {badges.map((b) => (
           <span key={b} className="badge problem" title={n.problems.map((p) => p.message).join('\n')}>
@@ -86,6 +92,7 @@ function GraphCanvas({ sourceId }: { sourceId: string }) {
       const data: DescData = { node: n, current: summary?.ref.manifest === n.digest };
       if (layer) data.layer = layer;
       if (layerEdge?.index !== undefined) data.layerIndex = layerEdge.index;
+      if (data.current && summary) data.image = { compressed: summary.compressedSize, uncompressed: summary.uncompressedSize };
       return { id: n.digest, type: 'desc' as const, position: laid.positions.get(n.digest)!, data, selected: n.digest === selected, width: NODE_W, height: NODE_H };
     });
   }, [graph, laid, summary, selected]);

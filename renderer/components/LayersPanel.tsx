@@ -120,8 +120,13 @@ export function LayersPanel({ sourceId }: { sourceId: string }) {
         })}
       </div>
       <div className="compare-bar">
-        <button disabled={pick.length !== 2} onClick={() => setCompare(sourceId, [pick[0]!, pick[1]!])}>
-          Compare {pick.length === 2 ? `layers ${Math.min(...pick) + 1} and ${Math.max(...pick) + 1}` : 'two picked layers'}
+        <button
+          disabled={pick.length !== 2}
+          aria-label={pick.length === 2 ? `Compare layers ${Math.min(...pick) + 1} and ${Math.max(...pick) + 1}` : 'Compare two picked layers'}
+          title="Pick two layers with their check boxes"
+          onClick={() => setCompare(sourceId, [pick[0]!, pick[1]!])}
+        >
+          {pick.length === 2 ? `Compare ${Math.min(...pick) + 1} ↔ ${Math.max(...pick) + 1}` : 'Compare two picked layers'}
         </button>
         {cmp && (
           <button
@@ -130,7 +135,7 @@ export function LayersPanel({ sourceId }: { sourceId: string }) {
               setPick([]);
             }}
           >
-            Stop comparing
+            Stop
           </button>
         )}
       </div>

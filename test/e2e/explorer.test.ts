@@ -212,7 +212,7 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     }
   });
 
-  it('file viewer: an image, a symlink followed, a big binary paged by range', async () => {
+  it('file viewer: an image, a symlink followed, a big binary paged by range; tree keys; Save as / Extract folder', async () => {
     const png = readFileSync(CHROMIUM_ICON);
     const big = randomBytes(600_000);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'oci-e2e-viewer-'));
@@ -245,6 +245,42 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
       expect(row).toContain('00040000');
       expect(row).toContain(hexOf(big.subarray(262_144, 262_148)));
       await shot(page, 'big-binary');
+
+      // Keyboard: Home → /srv, ↓ → its first child, ← → back to the folder, ← again collapses it.
+      await page.locator('.tree-list').focus();
+      const sel = () => page.locator('.tree-row.selected').getAttribute('data-path');
+      await page.keyboard.press('Home');
+      await expect.poll(sel).toBe('/srv');
+      await page.keyboard.press('ArrowDown');
+      await expect.poll(sel).toBe('/srv/big.bin');
+      await page.keyboard.press('ArrowLeft');
+      await expect.poll(sel).toBe('/srv');
+      await page.keyboard.press('ArrowLeft');
+      await expect.poll(() => page.locator('.tree-row').count()).toBe(1);
+      await page.keyboard.press('ArrowRight');
+      await expect.poll(() => page.locator('.tree-row').count()).toBe(5);
+
+      // Save as… and Extract folder… write on the machine running the core (here: this one).
+      const out = mkdtempSync(path.join(os.tmpdir(), 'oci-e2e-save-'));
+      try {
+        await page.locator('.tree-row[data-path="/srv/readme.txt"]').click();
+        await page.getByRole('button', { name: 'Save as…' }).click();
+        await page.getByLabel('Target path on the server').fill(path.join(out, 'readme-copy.txt'));
+        await page.getByRole('button', { name: 'Save', exact: true }).click();
+        await expect.poll(() => page.locator('.viewer .save [role="status"]').textContent()).toContain('Saved 30 bytes');
+        expect(readFileSync(path.join(out, 'readme-copy.txt'), 'utf8')).toBe('hello from the viewer fixture\n');
+
+        await page.locator('.tree-row[data-path="/srv"]').click();
+        await page.getByRole('button', { name: 'Extract folder…' }).click();
+        await page.getByLabel('Target path on the server').fill(path.join(out, 'srv'));
+        await page.getByRole('button', { name: 'Extract', exact: true }).click();
+        await expect.poll(() => page.locator('.viewer .save [role="status"]').textContent()).toContain('Extracted');
+        // The subtree keeps its path from the image root inside the target folder.
+        expect(readFileSync(path.join(out, 'srv', 'srv', 'big.bin')).equals(big)).toBe(true);
+        expect(readFileSync(path.join(out, 'srv', 'srv', 'logo.png')).equals(png)).toBe(true);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
