@@ -124,6 +124,18 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     await page.locator('.tree-row[data-path="/bin"]').click();
   });
 
+  it('"aggregated" shows everything changed since the base layer', async () => {
+    const n = 9;
+    await page.locator(`.layer-row[data-layer="${n}"]`).click();
+    await page.getByRole('button', { name: 'Aggregated' }).click();
+    const want = addedRemoved(merged[0]!, merged[n]!);
+    const summary = page.getByLabel('Diff summary');
+    await expect.poll(() => summary.textContent()).toContain(`+${want.added} added`);
+    expect(await summary.textContent()).toContain(`−${want.removed} removed`);
+    await shot(page, 'aggregated');
+    await page.getByRole('button', { name: 'This layer' }).click();
+  });
+
   it('compares two layers', async () => {
     const [a, b] = [3, 7];
     await page.getByLabel(`Pick layer ${a + 1} to compare`).check();
