@@ -83,7 +83,14 @@ async function peek(s: Readable, n: number): Promise<Buffer> {
 export async function openDecoded(
   blob: Readable,
   layerDigest: Digest,
-  opts: { diffId?: Digest; limits?: DecodeLimits; /** The blob stream is verified against layerDigest (VerifyingStream). */ blobVerified?: boolean } = {},
+  opts: {
+    diffId?: Digest;
+    limits?: DecodeLimits;
+    /** The blob stream is verified against layerDigest (VerifyingStream). */
+    blobVerified?: boolean;
+    /** Skip hashing the uncompressed bytes (re-reads of a layer already indexed: extract, read). */
+    noDiffHash?: boolean;
+  } = {},
 ): Promise<DecodedLayer> {
   const limits = { ...DEFAULTS, ...opts.limits };
   let head: Buffer;
@@ -98,7 +105,7 @@ export async function openDecoded(
   const alg = opts.diffId ? parseDigest(opts.diffId).algorithm : 'sha256';
   // An uncompressed blob's diff_id is its digest, already checked upstream: no second hash.
   const sameBytes = compression === 'none' && opts.blobVerified === true && parseDigest(layerDigest).algorithm === alg;
-  const hash = sameBytes ? undefined : createDigester(alg);
+  const hash = sameBytes || (opts.noDiffHash && !opts.diffId) ? undefined : createDigester(alg);
   // Big buffers let zlib (on the libuv pool) run ahead while this thread hashes and scans.
   const HWM = 4 * 1024 * 1024;
   const counter = new Transform({

@@ -42,7 +42,7 @@ export interface LayerInfo {
 export interface LayerEngineOptions {
   /** Index cache folder (default per platform, or OCI_EXPLORER_CACHE). */
   cacheDir?: string;
-  /** Worker threads for indexing (layers in parallel); 0 = one layer after another in this thread. Default: CPUs, at most 4. */
+  /** Worker threads for indexing (layers in parallel); 0 = one layer after another in this thread. Default: CPUs/2 (max 4) above 2 CPUs, else 0. */
   workers?: number;
   limits?: DecodeLimits;
   /** Keep an uncompressed copy of compressed layers at least this big (bytes) for fast reads. Default 16 MiB; Infinity = never. */
@@ -124,7 +124,10 @@ export class ImageLayers extends EventEmitter {
       } else todo.push(info.index);
     }
     if (!todo.length) return;
-    const nWorkers = Math.min(todo.length, this.opts.workers ?? Math.min(os.availableParallelism?.() ?? os.cpus().length, 4));
+    // Each layer keeps two threads busy (hashing + scanning, and zlib on the libuv pool), so workers
+    // pay off only with more than two CPUs (measured: 2 workers on 2 CPUs are slower; docs/benchmarks.md).
+    const cpus = os.availableParallelism?.() ?? os.cpus().length;
+    const nWorkers = Math.min(todo.length, this.opts.workers ?? (cpus > 2 ? Math.min(Math.floor(cpus / 2), 4) : 0));
     const pool = nWorkers > 0 && todo.length > 1 ? new IndexWorkerPool(nWorkers) : undefined;
     try {
       if (pool) await Promise.all(todo.map((i) => this.indexOne(i, pool, emit, opts.signal)));
@@ -304,7 +307,7 @@ export class ImageLayers extends EventEmitter {
         let stream: Readable;
         if (idx.meta.compression === 'none') stream = await this.source.openBlob(info.descriptor, signal ? { signal } : {});
         else if (existsSync(cf)) stream = createReadStream(cf, { highWaterMark: 1 << 20 });
-        else stream = (await openDecoded(await openVerified(this.source, info.descriptor, signal), info.descriptor.digest)).stream;
+        else stream = (await openDecoded(await openVerified(this.source, info.descriptor, signal), info.descriptor.digest, { noDiffHash: true })).stream;
         await writeRanges(stream, files, signal, onFile);
       },
       { ...opts, path: sub.path },
