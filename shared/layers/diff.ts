@@ -56,8 +56,14 @@ export function diffTrees(lower: MergedTree, upper: MergedTree, opts: { includeU
   const summary: DiffSummary = { added: 0, modified: 0, removed: 0, unchanged: 0, addedBytes: 0, removedBytes: 0, modifiedBytes: 0 };
   const entries: DiffEntry[] = [];
   const seen = new Set<string>();
-  for (const p of upper.walk()) {
+  for (const p of upper.paths()) {
     seen.add(p);
+    const ref = upper.refOf(p);
+    // The same entry of the same layer in both stacks: unchanged without reading it.
+    if (ref !== undefined && ref === lower.refOf(p) && !opts.includeUnchanged) {
+      summary.unchanged++;
+      continue;
+    }
     const after = upper.get(p)!;
     const before = lower.get(p);
     if (!before) {
@@ -77,7 +83,7 @@ export function diffTrees(lower: MergedTree, upper: MergedTree, opts: { includeU
       if (opts.includeUnchanged) entries.push({ path: p, status: 'unchanged', before, after, sizeDelta: 0 });
     }
   }
-  for (const p of lower.walk()) {
+  for (const p of lower.paths()) {
     if (seen.has(p)) continue;
     const before = lower.get(p)!;
     summary.removed++;
@@ -94,12 +100,18 @@ export function diffTrees(lower: MergedTree, upper: MergedTree, opts: { includeU
 
 /** Path order of a tree view: component by component. */
 export function comparePaths(a: string, b: string): number {
-  const pa = a.split('/');
-  const pb = b.split('/');
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    if (pa[i] !== pb[i]) return pa[i]! < pb[i]! ? -1 : 1;
+  // Char by char with "/" below every other character: the same order as comparing component by
+  // component (a component that ends first sorts first), without splitting.
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === 0x2f) return -1;
+    if (y === 0x2f) return 1;
+    return x < y ? -1 : 1;
   }
-  return pa.length - pb.length;
+  return a.length - b.length;
 }
 
 const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a + 1) }, (_, k) => a + k);

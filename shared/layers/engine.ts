@@ -10,7 +10,7 @@ import type { ImageEntry, ImageGraph } from '../graph/types.js';
 import type { ImageSource } from '../sources/types.js';
 import { MAX_CONFIG_BYTES, openVerified, readVerified } from '../sources/verify.js';
 import { openDecoded, type DecodeLimits } from './decode.js';
-import { diffLayer, diffAggregated, diffRanges, diffTrees } from './diff.js';
+import { diffRanges, diffTrees } from './diff.js';
 import { efficiency, type EfficiencyResult } from './efficiency.js';
 import { extractTree, type ExtractOptions, type ExtractResult } from './extract.js';
 import { INTEGRITY_CODES, indexLayerStream, isPersistable } from './indexer.js';
@@ -224,13 +224,20 @@ export class ImageLayers extends EventEmitter {
     return t;
   }
 
+  /** dive's "this layer": layers 0..i-1 against 0..i (both trees cached). */
   diffLayer(i: number, o?: { includeUnchanged?: boolean }) {
-    return diffLayer(this.indexes, i, o);
+    return this.diffRanges([0, i - 1], [i, i], o);
   }
+  /** dive's "aggregated": layer 0 against 0..i. */
   diffAggregated(i: number, o?: { includeUnchanged?: boolean }) {
-    return diffAggregated(this.indexes, i, o);
+    return this.diffRanges([0, 0], [1, i], o);
   }
+  /** (bottom range, top range); contiguous ranges reuse the cached merged trees. */
   diffRanges(bottom: [number, number], top: [number, number], o?: { includeUnchanged?: boolean }) {
+    if (top[0] === bottom[1] + 1 && bottom[0] <= bottom[1] + 1) {
+      const lower = bottom[1] < bottom[0] ? new MergedTree(this.indexes, []) : this.mergedTree(bottom[1], bottom[0]);
+      return diffTrees(lower, this.mergedTree(top[1], bottom[0]), o);
+    }
     return diffRanges(this.indexes, bottom, top, o);
   }
   /** Arbitrary A vs B: merged(0..a) against merged(0..b). */

@@ -198,6 +198,16 @@ export class MergedTree {
     this.sorted.delete(dirname(path));
   }
 
+  /** Every path, unordered (fast). */
+  paths(): IterableIterator<string> {
+    return this.nodes.keys();
+  }
+
+  /** Identity of the entry at `path` (layer + index; implicit dirs by the layer that made them). */
+  refOf(path: string): number | undefined {
+    return this.nodes.get(path);
+  }
+
   has(path: string): boolean {
     return path === '' || this.nodes.has(path);
   }

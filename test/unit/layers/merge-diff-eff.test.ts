@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { diffLayer, diffAggregated, diffTrees } from '../../../shared/layers/diff.js';
+import { comparePaths, diffLayer, diffAggregated, diffTrees } from '../../../shared/layers/diff.js';
 import { efficiency } from '../../../shared/layers/efficiency.js';
 import { MergedTree } from '../../../shared/layers/merge.js';
 import { fx, noSharedFixtures } from '../../helpers/fixtures.js';
@@ -53,6 +53,18 @@ describe('merged tree', () => {
 });
 
 describe('diffs', () => {
+  it('orders paths component by component (as a tree view shows them)', () => {
+    const bySplit = (a: string, b: string) => {
+      const pa = a.split('/');
+      const pb = b.split('/');
+      for (let i = 0; i < Math.min(pa.length, pb.length); i++) if (pa[i] !== pb[i]) return pa[i]! < pb[i]! ? -1 : 1;
+      return pa.length - pb.length;
+    };
+    const names = ['a', 'a-b', 'a/b', 'a.b', 'a/b/c', 'a0', 'ab', 'b', 'A', 'a/-', 'a/!', 'é', 'a/é/x'];
+    const pairs = names.flatMap((x) => names.map((y) => [x, y] as const));
+    for (const [x, y] of pairs) expect(Math.sign(comparePaths(x, y))).toBe(Math.sign(bySplit(x, y)));
+  });
+
   it('this layer / aggregated / A vs B mark added, modified (with what), removed (with the layer)', async () => {
     const idx = await stack(
       [{ name: 'a', content: 'one' }, { name: 'b', content: 'b', mode: 0o644 }, { name: 'c', content: 'c' }, { name: 'l', type: 'symlink', linkname: 'a' }],
