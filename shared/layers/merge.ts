@@ -115,7 +115,7 @@ export class MergedTree {
       if (!redirected) return p;
       if (p === '') return undefined;
     }
-    this.problems.push({ code: 'PATH_ESCAPE', message: `"${path}" in layer ${l} goes through too many symbolic links; it was skipped.`, path });
+    if (l >= 0) this.problems.push({ code: 'PATH_ESCAPE', message: `"${path}" in layer ${l} goes through too many symbolic links; it was skipped.`, path });
     return undefined;
   }
 

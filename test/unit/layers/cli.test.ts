@@ -90,6 +90,16 @@ describe.skipIf(noSharedFixtures)('layer commands on dive test-docker-image.tar'
     expect(readFileSync(path.join(out, name)).equals(content)).toBe(true);
   });
 
+  it('gzip, eStargz, zstd and uncompressed OCI tarballs give the same file (dive OCI fixtures)', async () => {
+    // The four images hold the README that dive's placeholder tar holds as a plain member.
+    const want = (await tarMembers(fx('dive/.data/NOT-AN-IMAGE_test-gzip-image.tar'))).get('README.md')!;
+    for (const kind of ['gzip', 'estargz', 'zstd', 'uncompressed']) {
+      const r = await cli('cat', fx(`dive/.data/test-oci-${kind}-image.tar`), 'README.md');
+      expect(r.code, `${kind}: ${r.err}`).toBe(0);
+      expect(r.bytes.equals(want), kind).toBe(true);
+    }
+  });
+
   it('a plain tar that is not an image gives a clear error', async () => {
     const r = await cli('ls', fx('dive/.data/NOT-AN-IMAGE_test-gzip-image.tar'));
     expect(r.code).toBe(1);

@@ -96,6 +96,8 @@ describe('ImageLayers', () => {
       { name: 'data/hard', type: 'link', linkname: 'data/file.bin' },
       { name: 'link', type: 'symlink', linkname: '../../../data/file.bin' },
       { name: 'abs', type: 'symlink', linkname: '/data/hard' },
+      { name: 'loop1', type: 'symlink', linkname: 'loop2' },
+      { name: 'loop2', type: 'symlink', linkname: '/loop1' },
     ]);
     for (const [compress, contentCacheMin] of [['gzip', 0], ['gzip', Infinity], ['none', 0]] as const) {
       const img = await image([{ tar: t, compress }, { tar: await makeTar([{ name: 'x', content: 'x' }]) }], { contentCacheMin });
@@ -106,6 +108,7 @@ describe('ImageLayers', () => {
       expect((await img.layers.readFileBuffer('abs')).equals(content)).toBe(true);
       await expect(img.layers.readFileBuffer('data')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
       await expect(img.layers.readFileBuffer('../etc/passwd')).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
+      await expect(img.layers.readFileBuffer('loop1')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
     }
   });
 
