@@ -16,6 +16,11 @@ export function App() {
       useImages.getState().setProgress(p.sourceId, text);
     });
   }, []);
+  const theme = useSources((s) => s.theme);
+  useEffect(() => {
+    if (theme === 'system') delete document.documentElement.dataset.theme;
+    else document.documentElement.dataset.theme = theme;
+  }, [theme]);
   const current = sources.find((s) => s.id === active);
   return (
     <div className="app">

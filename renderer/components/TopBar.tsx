@@ -1,7 +1,7 @@
 import { useSources } from '../state/sources.js';
 
 export function TopBar() {
-  const { sources, active, setActive, close } = useSources();
+  const { sources, active, setActive, close, theme, setTheme } = useSources();
   return (
     <header className="topbar" role="banner">
       <div className="brand">OCI Explorer</div>
@@ -20,6 +20,14 @@ export function TopBar() {
           + Open
         </button>
       </nav>
+      <label className="theme-pick muted">
+        Theme{' '}
+        <select aria-label="Theme" value={theme} onChange={(e) => void setTheme(e.target.value as typeof theme)}>
+          <option value="system">System</option>
+          <option value="light">Light</option>
+          <option value="dark">Dark</option>
+        </select>
+      </label>
     </header>
   );
 }

@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { Capabilities, RecentSource, SourceHandle, SourceId } from '../../shared/api/contract.js';
+import type { Capabilities, RecentSource, Settings, SourceHandle, SourceId } from '../../shared/api/contract.js';
 import { api, errorText } from './api.js';
 
 // Open sources, the active one, Recent, and the open/close actions.
@@ -15,6 +15,8 @@ interface SourcesState {
   /** Error of the last open (shown on the start screen / open bar). */
   openError?: string;
   tab: Record<SourceId, MainTab>;
+  theme: Settings['theme'];
+  setTheme(theme: Settings['theme']): Promise<void>;
   init(): Promise<void>;
   open(spec: string): Promise<SourceHandle | undefined>;
   openDemo(): Promise<void>;
@@ -31,6 +33,15 @@ export const useSources = create<SourcesState>((set, get) => ({
   recent: [],
   opening: false,
   tab: {},
+  theme: 'system',
+  async setTheme(theme) {
+    set({ theme });
+    try {
+      await api().setSettings({ patch: { theme } });
+    } catch {
+      // the choice still applies to this window
+    }
+  },
   async init() {
     const a = api();
     a.on('sources-changed', ({ sources, active }) => {
@@ -49,6 +60,10 @@ export const useSources = create<SourcesState>((set, get) => ({
       set({ openError: errorText(e) });
     }
     void get().refreshRecent();
+    api()
+      .getSettings()
+      .then((st) => set({ theme: st.theme }))
+      .catch(() => undefined);
   },
   async open(spec) {
     const trimmed = spec.trim();

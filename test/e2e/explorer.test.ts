@@ -161,6 +161,25 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     await expect.poll(() => page.locator('.tree-row.selected').getAttribute('data-path')).toBe(p);
   });
 
+  it('themes: follows the OS, or the one chosen', async () => {
+    const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'light' });
+    const light = await bg();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await expect.poll(bg).not.toBe(light);
+    const dark = await bg();
+    await page.getByRole('tab', { name: 'Graph' }).click();
+    await shot(page, 'dark-graph');
+    await page.getByLabel('Theme').selectOption('light');
+    await expect.poll(bg).toBe(light);
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.getByLabel('Theme').selectOption('dark');
+    await expect.poll(bg).toBe(dark);
+    await page.getByLabel('Theme').selectOption('system');
+    await expect.poll(bg).toBe(light);
+    await page.getByRole('tab', { name: 'Layers & files' }).click();
+  });
+
   it('opens a second source (multi-platform index) and switches between them', async () => {
     const fixtures = inject('fixtures');
     const mp = JSON.parse(readFileSync(fixtures.multiplatform.facts, 'utf8')) as { indexDigest: string; images: { manifestDigest: string; platform: { os: string; architecture: string; variant?: string } }[] };
@@ -210,9 +229,17 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     await att.waitFor();
     expect(await att.getAttribute('data-kind')).toBe('attestation');
     // Attached to its subject: an edge from the image manifest to the attestation manifest.
-    expect(await page.locator(`.react-flow__edge[data-id^="${at.image.manifestDigest}>${at.attestation.manifestDigest}:attestation"]`).count()).toBe(1);
+    // (edges are drawn once the nodes have been measured, a frame or two after them)
+    await expect.poll(() => page.locator(`.react-flow__edge[data-id^="${at.image.manifestDigest}>${at.attestation.manifestDigest}:attestation"]`).count()).toBe(1);
     for (const l of at.attestation.layers) {
-      await page.locator(`.gnode[data-digest="${l.digest}"]`).click();
+      // The canvas may still be panning from the previous selection: click until this node is the selected one.
+      const node = page.locator(`.gnode[data-digest="${l.digest}"]`);
+      await expect
+        .poll(async () => {
+          await node.click();
+          return page.locator('.gnode.selected').getAttribute('data-digest');
+        })
+        .toBe(l.digest);
       await expect.poll(() => page.locator('.attestation').textContent()).toContain(l.predicateType);
       if (l.predicateType.startsWith('https://spdx.dev/')) {
         expect(await page.locator('.attestation h3').last().textContent()).toContain(`SBOM packages (${at.spdxPackages})`);
