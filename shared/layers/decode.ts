@@ -117,7 +117,7 @@ export async function openDecoded(
   });
   const dec: Transform =
     compression === 'gzip'
-      ? zlib.createGunzip({ chunkSize: 256 * 1024, highWaterMark: HWM } as zlib.ZlibOptions)
+      ? zlib.createGunzip({ chunkSize: 1024 * 1024, highWaterMark: HWM } as zlib.ZlibOptions)
       : compression === 'zstd'
         ? zstdTransform()
         : new Transform({ highWaterMark: HWM, transform: (c, _e, cb) => cb(null, c) });
@@ -129,8 +129,16 @@ export async function openDecoded(
       if (compression !== 'none' && stats.bytesOut > limits.ratioGrace && stats.bytesOut > stats.bytesIn * limits.maxRatio) {
         return cb(bomb(layerDigest, `an expansion ratio over ${limits.maxRatio}:1`));
       }
-      hash?.update(chunk);
-      cb(null, chunk);
+      if (compression === 'none') {
+        hash?.update(chunk);
+        return cb(null, chunk);
+      }
+      // zlib hands us output and issues its next inflate job only after this returns: hashing (and the
+      // scan downstream) in the next turn lets the pool thread inflate meanwhile instead of waiting.
+      setImmediate(() => {
+        hash?.update(chunk);
+        cb(null, chunk);
+      });
     },
     flush(cb) {
       stats.diffId = hash ? `${alg}:${hash.digest('hex')}` : layerDigest;
