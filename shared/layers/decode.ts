@@ -18,13 +18,16 @@ export function detectCompression(head: Uint8Array): Compression {
 export interface DecodeLimits {
   /** Refuse more than this many uncompressed bytes (default 64 GiB). */
   maxBytes?: number;
-  /** Refuse an uncompressed/compressed ratio above this once past `ratioGrace` bytes (default 1000). */
+  /**
+   * Refuse an uncompressed/compressed ratio above this once past `ratioGrace` bytes (default 10,000:
+   * gzip tops out near 1,032:1, so real layers full of zeros pass; zstd bombs go far beyond).
+   */
   maxRatio?: number;
   /** Uncompressed bytes allowed before the ratio is checked (default 64 MiB). */
   ratioGrace?: number;
 }
 
-const DEFAULTS: Required<DecodeLimits> = { maxBytes: 64 * 1024 ** 3, maxRatio: 1000, ratioGrace: 64 * 1024 * 1024 };
+const DEFAULTS: Required<DecodeLimits> = { maxBytes: 64 * 1024 ** 3, maxRatio: 10_000, ratioGrace: 64 * 1024 * 1024 };
 
 /** What a decoded layer stream measured, complete once the stream has ended. */
 export interface DecodeStats {

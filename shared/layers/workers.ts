@@ -28,7 +28,7 @@ export class IndexWorkerPool {
   private waiting: ((w: Worker) => void)[] = [];
   readonly size: number;
 
-  constructor(size = Math.max(1, (os.availableParallelism?.() ?? os.cpus().length) - 0)) {
+  constructor(size = Math.max(1, os.availableParallelism?.() ?? os.cpus().length)) {
     this.size = size;
   }
 

@@ -89,6 +89,21 @@ describe('ImageLayers', () => {
     expect(again.layers.map((l) => !!l.fromCache)).toEqual([true, false, false, false]);
   });
 
+  it('a decompression bomb is a DECOMPRESSION_BOMB problem on its layer; the others are indexed', async () => {
+    const src = new MemorySource();
+    const ok = await makeTar([{ name: 'ok', content: 'fine' }]);
+    const bomb = zlib.gzipSync(await makeTar([{ name: 'zeros', content: Buffer.alloc(30_000_000) }]));
+    const descs = [ok, bomb].map((b) => {
+      src.blobs.set(digestOf(b), b);
+      return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: digestOf(b), size: b.length };
+    });
+    const layers = new ImageLayers(src, descs, [undefined, undefined], { cacheDir: tmp('oci-bomb-'), workers: 0, limits: { maxRatio: 100, ratioGrace: 1_000_000 } });
+    await layers.index();
+    expect(layers.layers[1]!.problems[0]!.code).toBe('DECOMPRESSION_BOMB');
+    expect(layers.layers[0]!.state).toBe('ready');
+    expect((await layers.readFileBuffer('ok')).toString()).toBe('fine');
+  });
+
   it('reads byte ranges, follows hard links and in-root symlinks, never outside the root', async () => {
     const content = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
     const t = await makeTar([
