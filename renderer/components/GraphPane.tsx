@@ -37,7 +37,9 @@ const VERIFY_ICON: Record<string, [string, string]> = {
 const DescNodeView = memo(function DescNodeView({ data, selected }: NodeProps<DescNode>) {
   const n = data.node;
   const badges = problemBadges(n);
-  const [icon, iconTitle] = VERIFY_ICON[n.verify] ?? ['', ''];
+  // Layers are verified when first read (indexing): the image summary knows more than the graph did.
+  const verify = data.layer?.verify ?? n.verify;
+  const [icon, iconTitle] = VERIFY_ICON[verify] ?? ['', ''];
   return (
     <div className={`gnode kind-${n.kind}${selected ? ' selected' : ''}${badges.length ? ' has-problems' : ''}${data.current ? ' current' : ''}`} data-digest={n.digest} data-kind={n.kind}>
       <Handle type="target" position={Position.Left} />
@@ -47,7 +49,7 @@ const DescNodeView = memo(function DescNodeView({ data, selected }: NodeProps<De
           {data.layerIndex !== undefined ? ` ${data.layerIndex + 1}` : ''}
         </span>
         {n.platform && <span className="badge platform">{platformString(n.platform)}</span>}
-        <span className={`verify verify-${n.verify}`} title={iconTitle} aria-label={iconTitle}>
+        <span className={`verify verify-${verify}`} title={iconTitle} aria-label={iconTitle}>
           {icon}
         </span>
       </div>

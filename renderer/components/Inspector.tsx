@@ -30,6 +30,7 @@ export function Inspector({ sourceId }: { sourceId: string }) {
 
   if (!node) return <aside className="inspector placeholder">Select a node to inspect it.</aside>;
   const mt = explainMediaType(node.mediaType);
+  const verify = summary?.layers.find((l) => l.digest === node.digest)?.verify ?? node.verify;
   const layerIndex = summary?.layers.findIndex((l) => l.digest === node.digest) ?? -1;
   // A layer may belong to another image than the one explored (multi-platform): go through its manifest.
   const layerEdges = graph?.edges.filter((e) => e.to === node.digest && e.role === 'layer' && e.index !== undefined) ?? [];
@@ -94,7 +95,7 @@ export function Inspector({ sourceId }: { sourceId: string }) {
           </tr>
           <tr>
             <th>verify</th>
-            <td className={`verify-${node.verify}`}>{node.verify}</td>
+            <td className={`verify-${verify}`}>{verify}</td>
           </tr>
           {node.platform && (
             <tr>

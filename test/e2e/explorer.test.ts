@@ -24,6 +24,23 @@ async function shot(page: Page, name: string) {
 
 const num = (s: string) => Number(s.replace(/[^\d]/g, ''));
 
+/** The row of `p` in the virtualized tree: scrolls the list page by page until it is rendered. */
+async function treeRow(page: Page, p: string) {
+  const loc = page.locator(`.tree-row[data-path="${p}"]`);
+  const list = page.locator('.tree-list');
+  await list.evaluate((el) => (el.scrollTop = 0));
+  for (let i = 0; i < 200 && (await loc.count()) === 0; i++) {
+    const moved = await list.evaluate((el) => {
+      const before = el.scrollTop;
+      el.scrollTop += el.clientHeight;
+      return el.scrollTop !== before;
+    });
+    if (!moved) break;
+    await page.waitForTimeout(30);
+  }
+  return loc;
+}
+
 describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () => {
   let web: WebMode;
   let browser: Browser;
@@ -52,6 +69,8 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     expect(await page.locator('.gnode[data-kind="layer"]').count()).toBe(facts.layers.length);
     await page.locator('.gnode[data-kind="manifest"]').first().click();
     await expect.poll(() => page.locator('.inspector').textContent()).toContain('dive-test:latest');
+    // Once the image is indexed its layers have been read, so their digests are verified.
+    await expect.poll(() => page.locator('.gnode[data-kind="layer"] .verify-verified').count()).toBe(facts.layers.length);
     await shot(page, 'graph');
   });
 
@@ -101,7 +120,7 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
   it('opens a text file and a binary', async () => {
     const last = facts.layers.findLastIndex((l) => l.includes('/somefile.txt'));
     const text = facts.read(last, '/somefile.txt').toString('utf8');
-    await page.locator('.tree-row[data-path="/somefile.txt"]').click();
+    await (await treeRow(page, '/somefile.txt')).click();
     await expect.poll(() => page.locator('.viewer .code').textContent()).toBe(text);
     await shot(page, 'text-file');
 
@@ -109,19 +128,19 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     const script = facts.layers.findLastIndex((l) => l.includes('/root/.data/tag.sh'));
     await page.getByLabel('Search paths').fill('tag.sh');
     await page.getByLabel('Search paths').press('Enter');
-    await page.locator('.tree-row[data-path="/root/.data/tag.sh"]').click();
+    await (await treeRow(page, '/root/.data/tag.sh')).click();
     await expect.poll(() => page.locator('.viewer .code').getAttribute('data-highlighted')).toBe('yes');
     expect(await page.locator('.viewer .code').textContent()).toBe(facts.read(script, '/root/.data/tag.sh').toString('utf8'));
     await shot(page, 'highlighted-file');
     await page.getByRole('button', { name: 'Clear search' }).click();
 
-    await page.locator('.tree-row[data-path="/bin"]').click();
+    await (await treeRow(page, '/bin')).click();
     const busybox = facts.read(0, '/bin/busybox');
-    await page.locator('.tree-row[data-path="/bin/busybox"]').click();
+    await (await treeRow(page, '/bin/busybox')).click();
     const firstRow = [...busybox.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     await expect.poll(() => page.locator('[aria-label="Hex view"] .hex-row').first().textContent()).toContain(firstRow);
     await shot(page, 'binary-file');
-    await page.locator('.tree-row[data-path="/bin"]').click();
+    await (await treeRow(page, '/bin')).click();
   });
 
   it('"aggregated" shows everything changed since the base layer', async () => {
@@ -261,21 +280,21 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
       await page.getByLabel('Path to open').fill(dir);
       await page.getByRole('button', { name: 'Open', exact: true }).click();
       await page.getByRole('tab', { name: 'Layers & files' }).click();
-      await page.locator('.tree-row[data-path="/srv"]').click();
+      await (await treeRow(page, '/srv')).click();
 
-      await page.locator('.tree-row[data-path="/srv/logo.png"]').click();
+      await (await treeRow(page, '/srv/logo.png')).click();
       const img = page.locator('.image-view img');
       await img.waitFor();
       // PNG IHDR: width and height are big-endian u32 at bytes 16 and 20.
       await expect.poll(() => img.evaluate((el: HTMLImageElement) => `${el.naturalWidth}x${el.naturalHeight}`)).toBe(`${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`);
       await shot(page, 'image-file');
 
-      await page.locator('.tree-row[data-path="/srv/current"]').click();
+      await (await treeRow(page, '/srv/current')).click();
       await expect.poll(() => page.locator('.viewer .code').textContent()).toBe('hello from the viewer fixture\n');
       await page.getByRole('button', { name: 'Follow link' }).click();
       await expect.poll(() => page.locator('.tree-row.selected').getAttribute('data-path')).toBe('/srv/readme.txt');
 
-      await page.locator('.tree-row[data-path="/srv/big.bin"]').click();
+      await (await treeRow(page, '/srv/big.bin')).click();
       const hexOf = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
       await expect.poll(() => page.locator('.pager').textContent()).toContain('bytes 0–262,144 of 600,000');
       await page.getByRole('button', { name: 'Next page' }).click();
@@ -302,14 +321,14 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
       // Save as… and Extract folder… write on the machine running the core (here: this one).
       const out = mkdtempSync(path.join(os.tmpdir(), 'oci-e2e-save-'));
       try {
-        await page.locator('.tree-row[data-path="/srv/readme.txt"]').click();
+        await (await treeRow(page, '/srv/readme.txt')).click();
         await page.getByRole('button', { name: 'Save as…' }).click();
         await page.getByLabel('Target path on the server').fill(path.join(out, 'readme-copy.txt'));
         await page.getByRole('button', { name: 'Save', exact: true }).click();
         await expect.poll(() => page.locator('.viewer .save [role="status"]').textContent()).toContain('Saved 30 bytes');
         expect(readFileSync(path.join(out, 'readme-copy.txt'), 'utf8')).toBe('hello from the viewer fixture\n');
 
-        await page.locator('.tree-row[data-path="/srv"]').click();
+        await (await treeRow(page, '/srv')).click();
         await page.getByRole('button', { name: 'Extract folder…' }).click();
         await page.getByLabel('Target path on the server').fill(path.join(out, 'srv'));
         await page.getByRole('button', { name: 'Extract', exact: true }).click();
