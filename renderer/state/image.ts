@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import { newOperationId, type Digest, type EfficiencyReport, type ImageSummary, type LayerRange, type OperationId, type SourceId, type TreeView } from '../../shared/api/contract.js';
+import { newOperationId, type Digest, type EfficiencyReport, type ImageSummary, type OperationId, type SourceId } from '../../shared/api/contract.js';
 import { api, errorText } from './api.js';
 
 // The image (manifest) being explored in each source: its layers, which layer/compare is selected,
@@ -97,29 +97,4 @@ export const useImages = create<ImagesStore>((set, get) => {
   };
 });
 
-/** The tree view the layer selection stands for (dive's definitions, see contract TreeView). */
-export function treeViewOf(st: Pick<ImageState, 'layer' | 'mode' | 'compare'> | undefined): TreeView {
-  if (!st) return { kind: 'merged' };
-  if (st.compare) {
-    const [a, b] = st.compare;
-    return { kind: 'diff', bottom: { start: 0, end: a }, top: { start: a + 1, end: b } };
-  }
-  const n = st.layer;
-  if (n === undefined) return { kind: 'merged' };
-  if (st.mode === 'aggregated') {
-    return n === 0 ? { kind: 'diff', bottom: null, top: { start: 0, end: 0 } } : { kind: 'diff', bottom: { start: 0, end: 0 }, top: { start: 1, end: n } };
-  }
-  return { kind: 'diff', bottom: n === 0 ? null : { start: 0, end: n - 1 }, top: { start: n, end: n } };
-}
-
-export function viewKey(v: TreeView): string {
-  return JSON.stringify(v);
-}
-
-/** The layer range a file in this view is read from (removed entries: the tree below). */
-export function fileUpTo(v: TreeView, removed: boolean): number | undefined {
-  if (v.kind === 'merged') return v.upTo;
-  if (v.kind === 'layer') return v.layer;
-  const r: LayerRange | null = removed ? v.bottom : v.top;
-  return r ? r.end : undefined;
-}
+export { fileUpTo, treeViewOf, viewKey } from '../../shared/ui/views.js';

@@ -70,6 +70,8 @@ function filterOf(s: Pick<TreeState, 'changes' | 'search'>) {
   return f;
 }
 
+let searchToken = 0;
+
 export const useTree = create<TreeState>((set, get) => {
   const rebuild = (children: Map<string, TreeEntry[]>, expanded: Set<string>) => ({ rows: flattenRows(children, expanded), children, expanded });
 
@@ -168,13 +170,16 @@ export const useTree = create<TreeState>((set, get) => {
       set({ ctx, key, ...(sameImage ? {} : { expanded: new Set<string>(), selected: undefined, hits: [], hitTotal: 0, hitIndex: -1, search: undefined, searchText: '' }) });
       // A view without changes (merged) makes a change filter meaningless.
       if (ctx.view.kind === 'merged' && get().changes.length) set({ changes: [] });
+      const searching = !!get().search;
       void reload().then(() => {
         const pending = get().pendingReveal;
         if (pending) {
           set({ pendingReveal: undefined });
           return get().reveal(pending);
         }
-        return get().search ? get().runSearch() : ctx.view.kind === 'diff' ? expandToChanges(ctx) : undefined;
+        // A search that was running before the switch is run again in the new view.
+        if (searching && get().search) return get().runSearch();
+        return ctx.view.kind === 'diff' && !get().search ? expandToChanges(ctx) : undefined;
       });
     },
     toggle(path) {
@@ -271,17 +276,21 @@ export const useTree = create<TreeState>((set, get) => {
           return;
         }
       }
+      const token = ++searchToken;
       set({ search: query, searchError: undefined });
       try {
         const page = await api().search({ image: ctx.image, view: ctx.view, query, limit: MAX_PAGE });
+        if (token !== searchToken) return;
         set({ hits: page.hits, hitTotal: page.total, hitIndex: -1 });
         await reload();
-        if (page.hits.length) await get().gotoHit(1);
+        // Only the latest search moves the selection.
+        if (token === searchToken && page.hits.length) await get().gotoHit(1);
       } catch (e) {
-        set({ searchError: errorText(e), search: undefined, hits: [], hitTotal: 0 });
+        if (token === searchToken) set({ searchError: errorText(e), search: undefined, hits: [], hitTotal: 0 });
       }
     },
     clearSearch() {
+      searchToken++;
       set({ search: undefined, searchText: '', hits: [], hitTotal: 0, hitIndex: -1, searchError: undefined });
       void reload();
     },

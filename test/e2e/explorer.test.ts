@@ -344,13 +344,19 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     }
   });
 
-  it('problems are shown on their node and field: a missing layer blob, a schema error', async () => {
+  it('a dropped path opens; problems are shown on their node and field: a missing layer blob, a schema error', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'oci-e2e-damaged-'));
     try {
       const d = await writeDamagedLayout(dir);
+      // Opened by dropping its path (as text) on the start screen.
       await page.getByRole('button', { name: 'Open a source' }).click();
-      await page.getByLabel('Path to open').fill(dir);
-      await page.getByRole('button', { name: 'Open', exact: true }).click();
+      const dt = await page.evaluateHandle((p) => {
+        const t = new DataTransfer();
+        t.setData('text/plain', p);
+        return t;
+      }, dir);
+      await page.dispatchEvent('.start', 'dragover', { dataTransfer: dt });
+      await page.dispatchEvent('.start', 'drop', { dataTransfer: dt });
       const missing = page.locator(`.gnode[data-digest="${d.layers[1]}"]`);
       await missing.waitFor();
       expect(await missing.locator('.badge.problem').allTextContents()).toContain('missing');
