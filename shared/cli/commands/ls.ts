@@ -1,4 +1,4 @@
-import { MergedTree, type MergedEntry } from '../../layers/merge.js';
+import type { MergedEntry } from '../../layers/merge.js';
 import { IMAGE_OPTIONS, parseArgs, usageError } from '../args.js';
 import type { CliIO } from '../io.js';
 import { layerArg, openLayersForCli } from './_layers.js';
@@ -35,8 +35,9 @@ export async function runLs(argv: string[], io: CliIO): Promise<number> {
   const r = await openLayersForCli(args, io);
   try {
     const layer = layerArg(args.options.layer, 'layer', r.layers.count);
-    // A layer's own listing = that layer applied alone (duplicates resolved, markers hidden).
-    const tree = layer === undefined ? r.layers.mergedTree() : new MergedTree(r.layers.indexes, [layer]);
+    // A layer's own listing = the entries layer N puts in the stack 0..N (duplicates resolved, markers
+    // hidden, hard links sized from their targets even when those are in lower layers).
+    const tree = layer === undefined ? r.layers.mergedTree() : r.layers.mergedTree(layer);
     let out: string[] = [];
     const flush = () => {
       if (out.length) io.stdout(out.join(''));
@@ -44,6 +45,7 @@ export async function runLs(argv: string[], io: CliIO): Promise<number> {
     };
     for (const p of tree.walk()) {
       const e = tree.get(p)!;
+      if (layer !== undefined && e.layer !== layer) continue;
       if (args.options.json) out.push(JSON.stringify(entryJson(e)) + '\n');
       else out.push(`${modeString(e)} ${String(e.uid).padStart(5)}/${String(e.gid).padEnd(5)} ${String(e.size).padStart(10)}  L${e.layer}  ${e.path}${e.linkname !== undefined ? (e.type === 'symlink' ? ' -> ' : ' link to ') + e.linkname : ''}\n`);
       if (out.length >= 1000) flush();
