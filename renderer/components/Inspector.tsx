@@ -1,6 +1,7 @@
 import { useEffect, useMemo } from 'react';
 import type { GraphNode, ImageSummary } from '../../shared/api/contract.js';
 import { groupDigits, humanBytes, platformString } from '../../shared/ui/format.js';
+import { dockerfileLine } from '../../shared/ui/image-docs.js';
 import { explainMediaType } from '../../shared/ui/mediatypes.js';
 import { api } from '../state/api.js';
 import { blobKey, useGraph } from '../state/graph.js';
@@ -132,6 +133,7 @@ export function Inspector({ sourceId }: { sourceId: string }) {
           )}
         </tbody>
       </table>
+      {node.kind === 'layer' && layerIndex >= 0 && summary && <LayerFacts summary={summary} index={layerIndex} />}
       {blob?.error && <ErrorBanner message={blob.error} />}
       {blob?.loading && <div className="muted">Reading…</div>}
       {node.kind === 'config' && blob?.json !== undefined && <ConfigView doc={blob.json} summary={matching(summary, node)} />}
@@ -146,6 +148,42 @@ export function Inspector({ sourceId }: { sourceId: string }) {
         />
       )}
     </aside>
+  );
+}
+
+function LayerFacts({ summary, index }: { summary: ImageSummary; index: number }) {
+  const l = summary.layers[index]!;
+  return (
+    <section className="layer-facts">
+      <h3>Layer {index + 1} of this image</h3>
+      <table className="props">
+        <tbody>
+          <tr>
+            <th>command</th>
+            <td className="mono wrap">{dockerfileLine(l.command)}</td>
+          </tr>
+          {l.diffId && (
+            <tr>
+              <th>diff_id</th>
+              <td className="mono wrap">{l.diffId}</td>
+            </tr>
+          )}
+          <tr>
+            <th>files</th>
+            <td>
+              {l.fileCount !== undefined ? groupDigits(l.fileCount) : '—'}{' '}
+              <span className="c-added">+{l.added ?? '?'}</span> <span className="c-modified">~{l.modified ?? '?'}</span> <span className="c-removed">−{l.removed ?? '?'}</span>
+            </td>
+          </tr>
+          {l.created && (
+            <tr>
+              <th>created</th>
+              <td>{l.created}</td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </section>
   );
 }
 

@@ -78,6 +78,10 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     const layer = 2; // RUN mkdir -p /root/example/really/nested
     const digest = 'sha256:' + createHash('sha256').update(readLayerBytes(DIVE, layer)).digest('hex');
     await page.locator(`.gnode[data-digest="${digest}"]`).click();
+    // The inspector names the step that made the layer (the config's history, read here with tar).
+    const steps = configHistory(DIVE).filter((h) => !h.empty_layer);
+    const cmd = steps[layer]!.created_by!.replace(/^\/bin\/sh -c /, '');
+    await expect.poll(() => page.locator('.layer-facts').textContent()).toContain(cmd);
     await page.getByRole('button', { name: `Files of layer ${layer + 1}` }).click();
     const want = addedRemoved(merged[layer - 1]!, merged[layer]!);
     const summary = page.getByLabel('Diff summary');
@@ -399,6 +403,11 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
 function readLayerBytes(archive: string, layer: number): Buffer {
   const manifest = JSON.parse(execTar(['-xOf', archive, 'manifest.json']).toString()) as { Layers: string[] }[];
   return execTar(['-xOf', archive, manifest[0]!.Layers[layer]!]);
+}
+
+function configHistory(archive: string): { created_by?: string; empty_layer?: boolean }[] {
+  const manifest = JSON.parse(execTar(['-xOf', archive, 'manifest.json']).toString()) as { Config: string }[];
+  return (JSON.parse(execTar(['-xOf', archive, manifest[0]!.Config]).toString()) as { history: { created_by?: string; empty_layer?: boolean }[] }).history;
 }
 
 function execTar(args: string[]): Buffer {
