@@ -173,7 +173,8 @@ export class MergedTree {
     if (this.hard.size) this.hard.delete(path);
     if (type === 'dir' && !this.kids.has(path)) this.kids.set(path, new Set());
     if (type === 'hardlink') {
-      const target = idx.linkname(i)!;
+      // The target was re-keyed like any entry if its parents went through a symlink.
+      const target = this.resolveParents(idx.linkname(i)!, -1) ?? idx.linkname(i)!;
       let t = this.nodes.get(target);
       if (t !== undefined && t >= 0) {
         const tl = Math.floor(t / SHIFT);

@@ -35,6 +35,14 @@ describe('merged tree', () => {
     expect(t.locate('bin/ls')).toEqual(t.locate('bin/busybox'));
   });
 
+  it('a hard link whose target went through a symlinked parent still resolves', async () => {
+    const idx = await stack([{ name: 'usr/lib/', type: 'directory' }, { name: 'lib', type: 'symlink', linkname: 'usr/lib' }], [{ name: 'lib/x', content: 'xx' }, { name: 'lib/y', type: 'link', linkname: 'lib/x' }]);
+    const t = new MergedTree(idx, all(2));
+    expect(t.has('usr/lib/x')).toBe(true);
+    expect(t.get('usr/lib/y')).toMatchObject({ type: 'hardlink', size: 2 });
+    expect(t.get('usr/lib/y')!.problem).toBeUndefined();
+  });
+
   it.skipIf(noSharedFixtures)('a symlink-then-write entry (buildah parent-symlink) stays inside the root', async () => {
     const idx = [await indexBuffer(readFileSync(fx('buildah/tests/conformance/testdata/add/parent-symlink/foobar.tar')))];
     const t = new MergedTree(idx, [0]);
