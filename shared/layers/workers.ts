@@ -44,6 +44,18 @@ export class IndexWorkerPool {
     return new Promise((r) => this.waiting.push(r));
   }
 
+  /** A worker died or was killed: forget it, and give a fresh one to whoever waits for a worker. */
+  private drop(w: Worker): void {
+    this.all = this.all.filter((x) => x !== w);
+    const next = this.waiting.shift();
+    if (next) {
+      const nw = spawn();
+      nw.unref();
+      this.all.push(nw);
+      next(nw);
+    }
+  }
+
   private release(w: Worker): void {
     const next = this.waiting.shift();
     if (next) next(w);
@@ -83,7 +95,7 @@ export class IndexWorkerPool {
         wake?.();
         w.off('message', onMsg);
         w.off('error', onErr);
-        if (dead) this.all = this.all.filter((x) => x !== w);
+        if (dead) this.drop(w);
         else this.release(w);
       };
       w.on('message', onMsg);
@@ -104,8 +116,9 @@ export class IndexWorkerPool {
       const err = toExplorerError(e, 'LAYER_DECODE_FAILED');
       if (err.code === 'CANCELLED') {
         // Kill the worker: it may be mid-inflate; a fresh one is cheap.
+        settled = true;
         await w.terminate();
-        this.all = this.all.filter((x) => x !== w);
+        this.drop(w);
         throw err;
       }
       if (!settled) w.postMessage({ type: 'error', code: err.code, message: err.message } satisfies ToWorker);

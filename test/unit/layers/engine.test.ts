@@ -72,6 +72,14 @@ describe('ImageLayers', () => {
     expect([...again.mergedTree().walk()]).toEqual([...img.layers.mergedTree().walk()]);
   });
 
+  it('one worker serves several layers in turn', async () => {
+    const tars = await Promise.all([0, 1, 2].map((k) => makeTar([{ name: `f${k}`, content: `c${k}` }])));
+    const img = await image(tars.map((tar) => ({ tar, compress: 'gzip' as const })), { workers: 1 });
+    await img.layers.index();
+    expect(img.layers.layers.map((l) => [l.state, l.indexedIn])).toEqual([0, 1, 2].map(() => ['ready', 'worker']));
+    expect([...img.layers.mergedTree().walk()]).toEqual(['f0', 'f1', 'f2']);
+  });
+
   it('a corrupt blob is a problem on that layer only; the rest stays browsable', async () => {
     const img = await image([{ tar: await makeTar([{ name: 'a', content: 'A' }]) }, { tar: await makeTar([{ name: 'b', content: 'B' }]), compress: 'gzip', corrupt: true }, { tar: await makeTar([{ name: 'c', content: 'C' }]), badDiffId: true }, { tar: await makeTar([{ name: 'd', content: 'D' }]), corrupt: true }], { workers: 0 });
     await img.layers.index();
