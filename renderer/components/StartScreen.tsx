@@ -3,7 +3,7 @@ import { useSources } from '../state/sources.js';
 import { ErrorBanner } from './ErrorBanner.js';
 
 export function StartScreen() {
-  const { caps, recent, opening, openError, open, openDemo, choose, clearOpenError } = useSources();
+  const { caps, recent, opening, openError, open, openDemo, choose, clearOpenError, clearRecent } = useSources();
   const [spec, setSpec] = useState('');
   const [drag, setDrag] = useState(false);
   const [dropNote, setDropNote] = useState<string>();
@@ -68,7 +68,14 @@ export function StartScreen() {
           </button>
         </div>
         <section className="recent" aria-label="Recent">
-          <h2>Recent</h2>
+          <h2>
+            Recent{' '}
+            {recent.length > 0 && (
+              <button className="link small" onClick={() => void clearRecent()}>
+                Clear
+              </button>
+            )}
+          </h2>
           {recent.length === 0 ? (
             <p className="muted">Nothing opened yet.</p>
           ) : (

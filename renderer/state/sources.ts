@@ -25,6 +25,7 @@ interface SourcesState {
   setActive(id: SourceId | undefined): void;
   setTab(id: SourceId, tab: MainTab): void;
   refreshRecent(): Promise<void>;
+  clearRecent(): Promise<void>;
   clearOpenError(): void;
 }
 
@@ -119,6 +120,14 @@ export const useSources = create<SourcesState>((set, get) => ({
     } catch {
       // Recent is a convenience; the start screen works without it
     }
+  },
+  async clearRecent() {
+    try {
+      await api().clearRecent();
+    } catch {
+      // nothing to clear, or the list cannot be written: show what the core has
+    }
+    await get().refreshRecent();
   },
   clearOpenError() {
     set({ openError: undefined });

@@ -397,6 +397,10 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     await alert.waitFor();
     expect((await alert.textContent())!.length).toBeGreaterThan(20);
     await shot(page, 'open-error');
+    // Recent lists what was opened in this session (the core keeps it); Clear empties it.
+    await expect.poll(() => page.getByRole('region', { name: 'Recent' }).textContent()).toContain(DIVE);
+    await page.getByRole('region', { name: 'Recent' }).getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => page.getByRole('region', { name: 'Recent' }).textContent()).toContain('Nothing opened yet.');
   });
 });
 
