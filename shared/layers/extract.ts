@@ -96,8 +96,9 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
     for (const e of entries) {
       if (opts.signal?.aborted) throw new ExplorerError('CANCELLED', 'Extraction was cancelled.');
       if (e.type === 'file' || (e.type === 'hardlink' && !e.problem)) {
-        if (e.type === 'hardlink' && inSet.has(e.linkname!) && tree.get(e.linkname!)?.type === 'file') {
-          hard.push(e);
+        const target = e.type === 'hardlink' ? tree.linkTarget(e.path) : undefined;
+        if (target !== undefined && inSet.has(target) && tree.get(target)?.type === 'file') {
+          hard.push({ ...e, linkname: target });
           continue;
         }
         const loc = locate(e.path);

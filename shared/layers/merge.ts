@@ -50,6 +50,8 @@ export class MergedTree {
   private readonly sorted = new Map<string, string[]>();
   /** Hard link path → the ref of the file it resolves to. */
   private readonly hard = new Map<string, Ref>();
+  /** Hard link path → the path its target had in the tree when the link was applied. */
+  private readonly hardPath = new Map<string, string>();
   private readonly entryProblems = new Map<string, Problem>();
   /** Paths removed by a layer of the stack (whiteout, opaque or replacement) → that layer. */
   readonly removed = new Map<string, number>();
@@ -170,7 +172,10 @@ export class MergedTree {
     if (prev === undefined || !this.nodes.has(path)) this.link(path, dir);
     this.nodes.set(path, ref);
     if (this.entryProblems.size) this.entryProblems.delete(path);
-    if (this.hard.size) this.hard.delete(path);
+    if (this.hard.size) {
+      this.hard.delete(path);
+      this.hardPath.delete(path);
+    }
     if (type === 'dir' && !this.kids.has(path)) this.kids.set(path, new Set());
     if (type === 'hardlink') {
       // The target was re-keyed like any entry if its parents went through a symlink.
@@ -184,7 +189,10 @@ export class MergedTree {
       } else t = undefined;
       if (t === undefined) {
         this.entryProblems.set(path, { code: 'PATH_NOT_FOUND', message: `Hard link "${path}" points to "${target}", which is not a file in the image at this layer; its content is unknown.`, path });
-      } else this.hard.set(path, t);
+      } else {
+        this.hard.set(path, t);
+        this.hardPath.set(path, target);
+      }
     }
   }
 
@@ -194,6 +202,7 @@ export class MergedTree {
     this.kids.delete(path);
     if (this.nodes.delete(path)) this.removed.set(path, l);
     this.hard.delete(path);
+    this.hardPath.delete(path);
     this.entryProblems.delete(path);
     this.kids.get(dirname(path))?.delete(basename(path));
     this.sorted.delete(dirname(path));
@@ -243,6 +252,11 @@ export class MergedTree {
     const p = this.entryProblems.get(path);
     if (p) out.problem = p;
     return out;
+  }
+
+  /** For a resolved hard link: the tree path of its target (its tar linkname may name a symlinked parent). */
+  linkTarget(path: string): string | undefined {
+    return this.hardPath.get(path);
   }
 
   /** Where a file's bytes are: the layer and entry index (hard links followed). */

@@ -72,6 +72,15 @@ describe('ImageLayers', () => {
     expect([...again.mergedTree().walk()]).toEqual([...img.layers.mergedTree().walk()]);
   });
 
+  it('extracts a hard link whose tar target names a symlinked parent as a real hard link', async () => {
+    const img = await image([{ tar: await makeTar([{ name: 'usr/lib/', type: 'directory' }, { name: 'lib', type: 'symlink', linkname: 'usr/lib' }]) }, { tar: await makeTar([{ name: 'lib/x', content: 'xx' }, { name: 'lib/y', type: 'link', linkname: 'lib/x' }]) }]);
+    await img.layers.index();
+    const out = path.join(tmp('oci-hl-'), 'root');
+    const r = await img.layers.extract(out);
+    expect(r.hardlinks).toBe(1);
+    expect(statSync(path.join(out, 'usr/lib/y')).ino).toBe(statSync(path.join(out, 'usr/lib/x')).ino);
+  });
+
   it('one worker serves several layers in turn', async () => {
     const tars = await Promise.all([0, 1, 2].map((k) => makeTar([{ name: `f${k}`, content: `c${k}` }])));
     const img = await image(tars.map((tar) => ({ tar, compress: 'gzip' as const })), { workers: 1 });
