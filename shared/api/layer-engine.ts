@@ -103,7 +103,7 @@ function mergedView(tree: MergedTree): ViewTree {
   };
 }
 
-const ASPECT: Record<string, ChangeAspect> = { linkname: 'link', type: 'type', content: 'content', mode: 'mode', uid: 'uid', gid: 'gid' };
+const ASPECT: Record<string, ChangeAspect> = { linkname: 'link', type: 'type', content: 'content', mode: 'mode', uid: 'uid', gid: 'gid', xattrs: 'xattrs' };
 
 function fromDiff(d: DiffEntry): TreeEntry {
   const base = (d.after ?? d.before)!;
