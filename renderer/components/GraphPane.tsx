@@ -154,6 +154,26 @@ function GraphCanvas({ sourceId }: { sourceId: string }) {
     }
   };
 
+  // Fit the whole graph when it stays readable (zoom ≥ 0.7); a taller graph starts at its top-left corner
+  // at a readable zoom instead of as a column of unreadable boxes.
+  const initialView = useCallback(() => {
+    if (!laid) return;
+    const el = document.querySelector('.graph-canvas');
+    const ps = [...laid.positions.values()];
+    if (!el || !ps.length) return;
+    const r = el.getBoundingClientRect();
+    const minX = Math.min(...ps.map((p) => p.x));
+    const minY = Math.min(...ps.map((p) => p.y));
+    const w = Math.max(...ps.map((p) => p.x)) + NODE_W - minX;
+    const h = Math.max(...ps.map((p) => p.y)) + NODE_H - minY;
+    const fit = Math.min(1, (r.width - 40) / w, (r.height - 40) / h);
+    if (fit >= 0.7) void flow.fitView({ padding: 0.1, maxZoom: 1 });
+    else {
+      const zoom = 0.8;
+      void flow.setViewport({ x: 20 - minX * zoom, y: 20 - minY * zoom, zoom });
+    }
+  }, [laid, flow]);
+
   if (!graph) return <div className="placeholder">Reading the descriptor graph…</div>;
   return (
     <div className="graph-canvas" tabIndex={0} onKeyDown={onKeyDown} aria-label="Descriptor graph: arrow keys move between nodes">
@@ -165,8 +185,7 @@ function GraphCanvas({ sourceId }: { sourceId: string }) {
         nodesDraggable={false}
         nodesConnectable={false}
         elementsSelectable
-        fitView
-        fitViewOptions={{ padding: 0.1, maxZoom: 1, minZoom: 0.7 }}
+        onInit={initialView}
         minZoom={0.1}
         maxZoom={2}
         proOptions={{ hideAttribution: true }}
