@@ -98,7 +98,13 @@ function mergedView(tree: MergedTree): ViewTree {
     totals: () =>
       (totals ??= computeTotals(tree.walk(), (p) => {
         const e = tree.get(p);
-        return e && e.type !== 'dir' ? e.size : 0;
+        if (!e || e.type === 'dir') return 0;
+        // A hard link shares its target's bytes: count them once, where the target is (as du does).
+        if (e.type === 'hardlink') {
+          const target = tree.linkTarget(p);
+          if (target !== undefined && tree.has(target)) return 0;
+        }
+        return e.size;
       })),
   };
 }
@@ -165,7 +171,8 @@ function diffView(entries: DiffEntry[], onlyChanges: boolean): ViewTree {
     totals: () =>
       (totals ??= computeTotals(walk(), (p) => {
         const e = byPath.get(p);
-        return e && e.type !== 'dir' && e.change !== 'removed' ? e.size : 0;
+        // Hard links carry no data of their own in a changeset; their target's bytes are counted there.
+        return e && e.type !== 'dir' && e.type !== 'hardlink' && e.change !== 'removed' ? e.size : 0;
       })),
   };
 }
