@@ -35,6 +35,12 @@ export function LayersPanel({ sourceId }: { sourceId: string }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [summary, diffKey, treeReady]);
 
+  // Keep the selected layer visible (it may be chosen from the graph or the efficiency panel).
+  const selectedLayer = img?.layer;
+  useEffect(() => {
+    if (selectedLayer !== undefined) document.querySelector(`.layer-row[data-layer="${selectedLayer}"]`)?.scrollIntoView({ block: 'nearest' });
+  }, [selectedLayer]);
+
   if (!summary) return null;
   const max = Math.max(1, ...summary.layers.map((l) => l.uncompressedSize ?? l.compressedSize));
   const cmp = img?.compare;
