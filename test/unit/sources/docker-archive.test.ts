@@ -2,7 +2,6 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isExplorerError } from '../../../shared/errors.js';
 import { MT } from '../../../shared/oci/mediatypes.js';
 import type { Descriptor, Manifest } from '../../../shared/oci/types.js';
 import { openSource } from '../../../shared/sources/open.js';
@@ -10,6 +9,7 @@ import type { ImageSource } from '../../../shared/sources/types.js';
 import { openVerified, readVerified } from '../../../shared/sources/verify.js';
 import { fx, noSharedFixtures } from '../../helpers/fixtures.js';
 import { EOF, entry, tmpDir } from './tar-build.js';
+import { readAll, errorOf } from './streams.js';
 import { entryData, json, sha256, tarFacts } from './tar-facts.js';
 
 const tmp = tmpDir();
@@ -20,22 +20,6 @@ interface MJ {
   RepoTags?: string[] | null;
   Layers: string[];
   LayerSources?: Record<string, Descriptor>;
-}
-
-async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (isExplorerError(e)) return { code: e.code, message: e.message };
-    throw e;
-  }
-  throw new Error('expected an error');
 }
 
 async function manifestOf(source: ImageSource, d: Descriptor): Promise<Manifest> {

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isExplorerError } from '../../../shared/errors.js';
 import { MT } from '../../../shared/oci/mediatypes.js';
 import type { Descriptor, Index, Manifest } from '../../../shared/oci/types.js';
 import { DockerArchiveSource } from '../../../shared/sources/docker-archive.js';
@@ -12,26 +11,11 @@ import type { ImageSource } from '../../../shared/sources/types.js';
 import { openVerified, readVerified } from '../../../shared/sources/verify.js';
 import { fx, noSharedFixtures } from '../../helpers/fixtures.js';
 import { EOF, entry, run, runBytes, tmpDir } from './tar-build.js';
+import { readAll, errorOf } from './streams.js';
 import { sha256, tarFacts, type FactEntry } from './tar-facts.js';
 
 const tmp = tmpDir();
 afterAll(() => tmp.cleanup());
-
-async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (isExplorerError(e)) return { code: e.code, message: e.message };
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 function magicOf(b: Buffer): 'gzip' | 'zstd' | 'none' {
   if (b[0] === 0x1f && b[1] === 0x8b) return 'gzip';

@@ -1,30 +1,14 @@
 import { copyFileSync, existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isExplorerError } from '../../../shared/errors.js';
 import { openTarVfs, TarVfs } from '../../../shared/sources/tarfs.js';
 import { fx, noSharedFixtures, SHARED_FIXTURES } from '../../helpers/fixtures.js';
 import { EOF, entry, header, padded, pax, run, runBytes, tmpDir } from './tar-build.js';
+import { readAll, errorOf } from './streams.js';
 import { tarFacts } from './tar-facts.js';
 
 const tmp = tmpDir();
 afterAll(() => tmp.cleanup());
-
-async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (isExplorerError(e)) return { code: e.code, message: e.message };
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 function write(name: string, ...parts: Buffer[]): string {
   const f = path.join(tmp.dir, name);

@@ -3,15 +3,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DirVfs } from '../../../shared/sources/vfs.js';
 import { tmpDir } from './tar-build.js';
+import { readAll } from './streams.js';
 
 const tmp = tmpDir();
 afterAll(() => tmp.cleanup());
-
-async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 describe('DirVfs', () => {
   const root = path.join(tmp.dir, 'root');
