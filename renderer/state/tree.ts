@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import { MAX_PAGE, type ChangeKind, type ImageRef, type SearchQuery, type TreeEntry, type TreeSort, type TreeView } from '../../shared/api/contract.js';
+import { MAX_DIRS, MAX_PAGE, type ChangeKind, type ImageRef, type SearchQuery, type TreeEntry, type TreeSort, type TreeView } from '../../shared/api/contract.js';
 import { ancestors } from '../../shared/ui/format.js';
 import { flattenRows, groupByParent, sortEntries, type TreeRow } from '../../shared/ui/tree-rows.js';
 import { api, errorText } from './api.js';
@@ -58,6 +58,8 @@ interface TreeState {
 
 const EXPAND_ALL_LIMIT = 250_000;
 const AUTO_EXPAND_CHANGES = 400;
+const LIST_BATCHES = 8;
+const LIST_BATCH_MIN = 8;
 
 export function treeKey(ctx: TreeContext): string {
   return `${ctx.sourceId}|${ctx.image.manifest}|${viewKey(ctx.view)}`;
@@ -76,10 +78,11 @@ export const useTree = create<TreeState>((set, get) => {
   const rebuild = (children: Map<string, TreeEntry[]>, expanded: Set<string>) => ({ rows: flattenRows(children, expanded), children, expanded });
 
   /** Every page of one folder. Stale answers (another view since) are dropped by the caller via gen. */
-  async function fetchDir(ctx: TreeContext, path: string): Promise<TreeEntry[]> {
+  async function fetchDir(ctx: TreeContext, path: string, first: TreeEntry[] = [], total = Infinity): Promise<TreeEntry[]> {
     const s = get();
-    const out: TreeEntry[] = [];
-    for (let offset = 0; ; ) {
+    const out: TreeEntry[] = [...first];
+    if (out.length >= total) return out;
+    for (let offset = out.length; ; ) {
       const page = await api().listDir({ image: ctx.image, view: ctx.view, path, offset, limit: MAX_PAGE, sort: s.sort, filter: filterOf(s) });
       out.push(...page.entries);
       offset += page.entries.length;
@@ -97,14 +100,25 @@ export const useTree = create<TreeState>((set, get) => {
     set({ gen, loadingRoot: true, error: undefined });
     const wanted = ['/', ...[...get().expanded]];
     try {
-      // The root must load (its failure is the error shown); folders that fail are just left closed.
-      const [root, ...lists] = await Promise.all([fetchDir(ctx, '/'), ...wanted.slice(1).map((p) => fetchDir(ctx, p).catch(() => undefined))]);
+      // The root and every expanded folder in a few listDirs calls (not one call each); a few rather than one
+      // so the core encodes one answer while the page decodes the previous. The root must load (its
+      // failure is the error shown); folders missing in this view are left closed.
+      const s = get();
+      const size = Math.min(MAX_DIRS, Math.max(LIST_BATCH_MIN, Math.ceil(wanted.length / LIST_BATCHES)));
+      const batches: string[][] = [];
+      for (let i = 0; i < wanted.length; i += size) batches.push(wanted.slice(i, i + size));
+      const answers = await Promise.all(batches.map((paths) => api().listDirs({ image: ctx.image, view: ctx.view, paths, limit: MAX_PAGE, sort: s.sort, filter: filterOf(s) })));
       if (get().gen !== gen) return;
-      const children = new Map<string, TreeEntry[]>([['/', root]]);
-      wanted.slice(1).forEach((p, i) => {
-        const l = lists[i];
-        if (l) children.set(p, l);
-      });
+      const children = new Map<string, TreeEntry[]>();
+      const more: Promise<void>[] = [];
+      for (const page of answers.flatMap((a) => a.pages)) {
+        if (page.entries.length >= page.total) children.set(page.path, page.entries);
+        // A folder bigger than one page gets its other pages from listDir.
+        else more.push(fetchDir(ctx, page.path, page.entries, page.total).then((l) => void children.set(page.path, l), () => undefined));
+      }
+      await Promise.all(more);
+      if (get().gen !== gen) return;
+      if (!children.has('/')) throw new Error('The root folder is not in this view of the image.');
       // Folders that no longer exist in this view are dropped from the expanded set.
       const expanded = new Set([...get().expanded].filter((p) => children.has(p)));
       set({ ...rebuild(children, expanded), loadingRoot: false, lastLoad: { started, ended: performance.now() } });

@@ -248,6 +248,8 @@ export interface TreeSort {
 
 /** Largest page listDir/search/listChanges return; ask again with offset for more. */
 export const MAX_PAGE = 5000;
+/** Most directories one listDirs call lists. */
+export const MAX_DIRS = 1000;
 
 export interface DirPage {
   path: string;
@@ -508,6 +510,15 @@ export interface ApiMethods {
     args: { image: ImageRef; view: TreeView; path: string; offset?: number; limit?: number; sort?: TreeSort; filter?: TreeFilter };
     result: DirPage;
   };
+  /**
+   * The first page (limit ≤ MAX_PAGE each, default 1000) of several directories in one call, e.g. the root and
+   * every expanded folder after a view change. `pages` follows `paths`, without the paths that are not a
+   * directory in this view (listed in `missing`); ask listDir with an offset for a folder's further pages.
+   */
+  listDirs: {
+    args: { image: ImageRef; view: TreeView; paths: string[]; limit?: number; sort?: TreeSort; filter?: TreeFilter };
+    result: { pages: DirPage[]; missing: string[] };
+  };
   /** Every entry of a view matching the query, in path order, paged (default limit 1000). */
   search: { args: { image: ImageRef; view: TreeView; query: SearchQuery; offset?: number; limit?: number }; result: SearchPage };
   /** Counts and bytes of a diff (see TreeView for bottom/top); browse it with listDir on a 'diff' view or listChanges. */
@@ -561,6 +572,7 @@ export const METHODS = [
   'listImages',
   'selectImage',
   'listDir',
+  'listDirs',
   'search',
   'diff',
   'listChanges',

@@ -16,7 +16,7 @@ export interface ProgressSink {
   extractProgress?(p: { files: number; bytes: number; totalBytes?: number; currentPath?: string }): void;
 }
 
-type ImageArgs<M extends 'listDir' | 'search' | 'diff' | 'listChanges' | 'efficiency' | 'stat' | 'readFile' | 'extract' | 'saveFile'> = Omit<MethodArgs<M>, 'image' | 'opId'>;
+type ImageArgs<M extends 'listDir' | 'listDirs' | 'search' | 'diff' | 'listChanges' | 'efficiency' | 'stat' | 'readFile' | 'extract' | 'saveFile'> = Omit<MethodArgs<M>, 'image' | 'opId'>;
 
 /** One opened source as the layer engine sees it. */
 export interface EngineImage {
@@ -29,6 +29,7 @@ export interface EngineImage {
 export interface LayerEngine {
   summarize(img: EngineImage, opts: { signal: AbortSignal; progress: ProgressSink }): Promise<Omit<ImageSummary, 'ref'>>;
   listDir(img: EngineImage, args: ImageArgs<'listDir'>, signal: AbortSignal): Promise<DirPage>;
+  listDirs(img: EngineImage, args: ImageArgs<'listDirs'>, signal: AbortSignal): Promise<{ pages: DirPage[]; missing: string[] }>;
   search(img: EngineImage, args: ImageArgs<'search'>, signal: AbortSignal): Promise<SearchPage>;
   diff(img: EngineImage, args: ImageArgs<'diff'>, signal: AbortSignal): Promise<DiffSummary>;
   listChanges(img: EngineImage, args: ImageArgs<'listChanges'>, signal: AbortSignal): Promise<ChangesPage>;

@@ -300,6 +300,10 @@ export function createHandlerTable(opts: HandlerOptions): HandlerTable {
       const { image, ...rest } = a;
       return layers().listDir(await engineImage(image), rest, lifetime.signal);
     },
+    async listDirs(a) {
+      const { image, ...rest } = a;
+      return layers().listDirs(await engineImage(image), rest, lifetime.signal);
+    },
     async search(a) {
       const { image, ...rest } = a;
       return layers().search(await engineImage(image), rest, lifetime.signal);

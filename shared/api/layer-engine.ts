@@ -33,6 +33,7 @@ import type { EngineImage, LayerEngine } from './core.js';
 
 const VIEW_CACHE = 8;
 const FILTER_CACHE = 8;
+const DIFF_CACHE = 8;
 
 /** A tree the list/search/stat calls read: merged (from a MergedTree) or a diff (with change marks). */
 interface ViewTree {
@@ -213,6 +214,7 @@ interface ImageState {
   layers: ImageLayers;
   views: Map<string, ViewTree>;
   filters: Map<string, { included: Set<string>; hits: number }>;
+  diffs: Map<string, ReturnType<typeof diffTrees>>;
 }
 
 export type ApiLayerEngineOptions = LayerEngineOptions;
@@ -225,7 +227,7 @@ export function createLayerEngine(opts: ApiLayerEngineOptions = {}): LayerEngine
     if (!perSource) images.set(img.source, (perSource = new Map()));
     let p = perSource.get(img.image.manifest);
     if (!p) {
-      p = ImageLayers.open(img.source, img.image, { ...opts, ...(signal ? { signal } : {}) }).then((layers) => ({ layers, views: new Map(), filters: new Map() }));
+      p = ImageLayers.open(img.source, img.image, { ...opts, ...(signal ? { signal } : {}) }).then((layers) => ({ layers, views: new Map(), filters: new Map(), diffs: new Map() }));
       perSource.set(img.image.manifest, p);
       p.catch(() => perSource.delete(img.image.manifest));
     }
@@ -248,7 +250,20 @@ export function createLayerEngine(opts: ApiLayerEngineOptions = {}): LayerEngine
     if (i < 0 || i >= s.layers.count) throw new ExplorerError('INVALID_ARGUMENT', `This image has ${s.layers.count} layers (0–${s.layers.count - 1}); ${what} ${i} does not exist.`);
   }
 
-  function diffOf(s: ImageState, bottom: LayerRange | null, top: LayerRange, includeUnchanged: boolean) {
+  /** diffTrees of two stacks, kept per image (LRU): switching back to a layer does not diff again. */
+  function diffOf(s: ImageState, bottom: LayerRange | null, top: LayerRange, includeUnchanged: boolean): ReturnType<typeof diffTrees> {
+    const key = JSON.stringify([bottom, top, includeUnchanged]);
+    let d = s.diffs.get(key);
+    if (d) s.diffs.delete(key);
+    else {
+      d = computeDiff(s, bottom, top, includeUnchanged);
+      if (s.diffs.size >= DIFF_CACHE) s.diffs.delete(s.diffs.keys().next().value!);
+    }
+    s.diffs.set(key, d);
+    return d;
+  }
+
+  function computeDiff(s: ImageState, bottom: LayerRange | null, top: LayerRange, includeUnchanged: boolean) {
     if (bottom) {
       checkLayer(s, bottom.start);
       checkLayer(s, bottom.end);
@@ -341,6 +356,30 @@ export function createLayerEngine(opts: ApiLayerEngineOptions = {}): LayerEngine
     return { ...e, totalSize: t.totals().get(toEnginePath(e.path)) ?? 0 };
   }
 
+  /** One page of a directory's children in a view, after filter and sort (listDir and listDirs). */
+  function dirPage(s: ImageState, t: ViewTree, a: { view: TreeView; limit?: number; sort?: TreeSort; filter?: TreeFilter }, path: string, offset: number): DirPage {
+    const dir = toEnginePath(path);
+    const self = t.entry(dir);
+    if (!t.has(dir) || !self) throw new ExplorerError('PATH_NOT_FOUND', `${path} is not in this view of the image.`, { path });
+    if (self.type !== 'dir') throw new ExplorerError('INVALID_ARGUMENT', `${path} is a ${self.type}, not a directory.`, { path });
+    const f = a.filter && (a.filter.search || a.filter.changes?.length) ? filtered(s, a.view, t, a.filter) : undefined;
+    let names = t.children(dir);
+    if (f) names = names.filter((n) => f.included.has(join(dir, n)));
+    names = sortNames(t, dir, names, a.sort, f ? JSON.stringify(a.filter) : '');
+    const page = names.slice(offset, offset + (a.limit ?? 1000));
+    const match = a.filter?.search ? searchMatcher(a.filter.search) : undefined;
+    const entries = page.map((n) => {
+      const p = join(dir, n);
+      let e = withTotals(t, t.entry(p)!);
+      if (f && e.type === 'dir') e = { ...e, childCount: t.children(p).filter((c) => f.included.has(join(p, c))).length };
+      if (match) e = { ...e, match: match(p) };
+      return e;
+    });
+    const out: DirPage = { path: toApiPath(dir), total: names.length, offset, entries };
+    if (f && a.filter?.search) out.searchHits = f.hits;
+    return out;
+  }
+
   function fileLayer(s: ImageState, v: FileView | undefined): number | undefined {
     if (!v) return undefined;
     const l = v.kind === 'layer' ? v.layer : v.upTo;
@@ -410,28 +449,21 @@ export function createLayerEngine(opts: ApiLayerEngineOptions = {}): LayerEngine
 
     async listDir(img, a, signal) {
       const s = await ready(img, signal);
+      return dirPage(s, view(s, a.view), a, a.path, a.offset ?? 0);
+    },
+
+    async listDirs(img, a, signal) {
+      const s = await ready(img, signal);
       const t = view(s, a.view);
-      const dir = toEnginePath(a.path);
-      const self = t.entry(dir);
-      if (!t.has(dir) || !self) throw new ExplorerError('PATH_NOT_FOUND', `${a.path} is not in this view of the image.`, { path: a.path });
-      if (self.type !== 'dir') throw new ExplorerError('INVALID_ARGUMENT', `${a.path} is a ${self.type}, not a directory.`, { path: a.path });
-      const f = a.filter && (a.filter.search || a.filter.changes?.length) ? filtered(s, a.view, t, a.filter) : undefined;
-      let names = t.children(dir);
-      if (f) names = names.filter((n) => f.included.has(join(dir, n)));
-      names = sortNames(t, dir, names, a.sort, f ? JSON.stringify(a.filter) : '');
-      const offset = a.offset ?? 0;
-      const page = names.slice(offset, offset + (a.limit ?? 1000));
-      const match = a.filter?.search ? searchMatcher(a.filter.search) : undefined;
-      const entries = page.map((n) => {
-        const p = join(dir, n);
-        let e = withTotals(t, t.entry(p)!);
-        if (f && e.type === 'dir') e = { ...e, childCount: t.children(p).filter((c) => f.included.has(join(p, c))).length };
-        if (match) e = { ...e, match: match(p) };
-        return e;
-      });
-      const out: DirPage = { path: toApiPath(dir), total: names.length, offset, entries };
-      if (f && a.filter?.search) out.searchHits = f.hits;
-      return out;
+      const pages: DirPage[] = [];
+      const missing: string[] = [];
+      for (const p of a.paths) {
+        const dir = toEnginePath(p);
+        // A folder expanded in another view may be absent (or a file) here: reported, not an error.
+        if (!t.has(dir) || t.entry(dir)?.type !== 'dir') missing.push(p);
+        else pages.push(dirPage(s, t, a, p, 0));
+      }
+      return { pages, missing };
     },
 
     async search(img, a, signal) {

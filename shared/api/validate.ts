@@ -1,5 +1,6 @@
 import {
   EVENTS,
+  MAX_DIRS,
   MAX_PAGE,
   MAX_READ,
   METHODS,
@@ -79,6 +80,7 @@ export const ARG_SCHEMAS: { readonly [M in MethodName]: Schema } = {
   listImages: obj({ sourceId: SOURCE_ID }),
   selectImage: obj({ sourceId: SOURCE_ID, manifest: DIGEST, platform: str(64, { min: 3 }), opId: OP_ID }, ['manifest', 'platform', 'opId']),
   listDir: obj({ image: IMAGE_REF, view: TREE_VIEW, path: IMAGE_PATH, offset: OFFSET, limit: LIMIT, sort: SORT, filter: FILTER }, ['offset', 'limit', 'sort', 'filter']),
+  listDirs: obj({ image: IMAGE_REF, view: TREE_VIEW, paths: arr(IMAGE_PATH, MAX_DIRS), limit: LIMIT, sort: SORT, filter: FILTER }, ['limit', 'sort', 'filter']),
   search: obj({ image: IMAGE_REF, view: TREE_VIEW, query: SEARCH, offset: OFFSET, limit: LIMIT }, ['offset', 'limit']),
   diff: obj({ image: IMAGE_REF, bottom: union(RANGE, NULL), top: RANGE }),
   listChanges: obj(

@@ -103,6 +103,27 @@ describe('trees', () => {
     expect(a.entries.map((e) => e.path)).toEqual(all.entries.slice(1, 3).map((e) => e.path));
   });
 
+  it('listDirs: several folders in one call, each as its tar says; absent and non-folder paths reported as missing', async () => {
+    // Children of a folder in the final image, from the tars: names under dir/, minus what layer 2 removed.
+    const kids = (dir: string) => {
+      const names = new Set<string>();
+      for (const tar of tars) for (const n of tar.keys()) if (n.startsWith(dir + '/') && n.length > dir.length + 1) names.add(n.slice(dir.length + 1).split('/')[0]!);
+      return [...names].filter((n) => !n.startsWith('.wh.')).sort();
+    };
+    const r = await call<{ pages: DirPage[]; missing: string[] }>('listDirs', { image, view: { kind: 'merged' }, paths: ['/', '/app', '/nowhere', '/etc/motd', '/usr/share'] });
+    expect(r.missing).toEqual(['/nowhere', '/etc/motd']);
+    expect(r.pages.map((p) => p.path)).toEqual(['/', '/app', '/usr/share']);
+    expect(r.pages[1]!.entries.map((e) => e.name)).toEqual(kids('app'));
+    expect(r.pages[2]!.entries.map((e) => e.name)).toEqual(kids('usr/share'));
+    // The same as listDir, page for page, also in a layer view with a filter and a limit.
+    const view = { kind: 'layer', layer: 2 };
+    const filter = { changes: ['removed'] };
+    const many = await call<{ pages: DirPage[] }>('listDirs', { image, view, paths: ['/', '/usr/share/doc'], filter, limit: 1 });
+    for (const page of many.pages) expect(page).toEqual(await call<DirPage>('listDir', { image, view, path: page.path, filter, limit: 1 }));
+    expect((await fail('listDirs', { image, view: { kind: 'merged' }, paths: ['relative'] })).code).toBe('INVALID_ARGUMENT');
+    expect((await fail('listDirs', { image, view: { kind: 'merged' }, paths: Array.from({ length: 1001 }, () => '/') })).message).toMatch(/paths/);
+  });
+
   it('sorts by size (directories by the bytes below them) and by name descending', async () => {
     // Final /app: config.json from layer 2, the rest from layer 1.
     const size = (n: string) => (n === 'config.json' ? tars[2]! : tars[1]!).get(`app/${n}`)!.body.length;
