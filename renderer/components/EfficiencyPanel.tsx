@@ -5,6 +5,7 @@ import { treeViewOf, useImages } from '../state/image.js';
 import { useSources } from '../state/sources.js';
 import { useTree } from '../state/tree.js';
 import { ErrorBanner } from './ErrorBanner.js';
+import { Treemap } from './Treemap.js';
 
 export function EfficiencyPanel({ sourceId }: { sourceId: string }) {
   const img = useImages((s) => s.images[sourceId]);
@@ -27,6 +28,12 @@ export function EfficiencyPanel({ sourceId }: { sourceId: string }) {
     useTree.getState().revealAfterSwitch(w.path, { sourceId, image: summary.ref, view: treeViewOf({ layer, mode: 'layer' }) });
     useSources.getState().setTab(sourceId, 'files');
   };
+  // A treemap tile is a path of the final image: show it in the final tree.
+  const openFinal = (path: string) => {
+    useImages.getState().selectLayer(sourceId, undefined);
+    useTree.getState().revealAfterSwitch(path, { sourceId, image: summary.ref, view: treeViewOf(undefined) });
+    useSources.getState().setTab(sourceId, 'files');
+  };
   return (
     <div className="efficiency">
       <div className="eff-figures">
@@ -39,6 +46,8 @@ export function EfficiencyPanel({ sourceId }: { sourceId: string }) {
         <div className="kept" style={{ width: `${Math.max(0, 100 - (eff.wastedBytes / Math.max(1, eff.totalBytes)) * 100)}%` }} />
         <div className="wasted" style={{ width: `${(eff.wastedBytes / Math.max(1, eff.totalBytes)) * 100}%` }} />
       </div>
+      <h3>Where the bytes are</h3>
+      <Treemap image={summary.ref} wasted={eff.top.map((t) => t.path)} onOpen={openFinal} />
       <h3>Top wasted paths</h3>
       {eff.top.length === 0 ? (
         <p className="muted">No file is stored more than once across layers.</p>

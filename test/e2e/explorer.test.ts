@@ -184,6 +184,30 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     await expect.poll(() => page.locator('.tree-row.selected').getAttribute('data-path')).toBe(p);
   });
 
+  it('treemap of the final image: top-level tiles, wasted folders tinted, hover shows path + size, click → tree', async () => {
+    await page.getByRole('tab', { name: 'Efficiency' }).click();
+    const map = page.getByLabel('Treemap of the final image by size');
+    await map.locator('.tm-tile').first().waitFor();
+    const final = merged[merged.length - 1]!;
+    const top = await map.locator('.tm-tile.d0').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')!));
+    expect(top.length).toBeGreaterThan(0);
+    for (const p of top) expect(final.has(p), p).toBe(true);
+    expect(top.every((p) => p.lastIndexOf('/') === 0)).toBe(true);
+    // The folder holding the biggest wasted path is tinted.
+    const wasted = (await page.locator('.wasted-table tbody tr').first().locator('button').textContent())!;
+    const holder = '/' + wasted.split('/')[1]!;
+    await expect.poll(() => map.locator(`.tm-tile.d0[data-path="${holder}"]`).getAttribute('class')).toContain('wasted');
+    // Hover a second-level tile: its path and size in the status line; click: selected in the final tree.
+    const tile = map.locator('.tm-tile.d1.file').first();
+    const p = (await tile.getAttribute('data-path'))!;
+    await tile.hover();
+    await expect.poll(() => page.getByTestId('treemap-status').textContent()).toContain(p);
+    expect(await page.getByTestId('treemap-status').textContent()).toMatch(/\d+(\.\d+)? (B|KB|MB|GB|KiB|MiB|GiB)/);
+    await shot(page, 'treemap');
+    await tile.click();
+    await expect.poll(() => page.locator('.tree-row.selected').getAttribute('data-path')).toBe(p);
+  });
+
   it('themes: follows the OS, or the one chosen', async () => {
     const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     await page.emulateMedia({ colorScheme: 'light' });
