@@ -1,4 +1,5 @@
 import { Background, Controls, Handle, Position, ReactFlow, ReactFlowProvider, useReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
+import { syntheticInfo } from '../../shared/ui/synthetic.js';
 import { memo, useCallback, useEffect, useMemo, type KeyboardEvent } from 'react';
 import type { GraphNode, LayerSummary } from '../../shared/api/contract.js';
 import { humanBytes, platformString, shortDigest } from '../../shared/ui/format.js';
@@ -37,6 +38,7 @@ const VERIFY_ICON: Record<string, [string, string]> = {
 const DescNodeView = memo(function DescNodeView({ data, selected }: NodeProps<DescNode>) {
   const n = data.node;
   const badges = problemBadges(n);
+  const synth = syntheticInfo(n);
   // Layers are verified when first read (indexing): the image summary knows more than the graph did.
   const verify = data.layer?.verify ?? n.verify;
   const [icon, iconTitle] = VERIFY_ICON[verify] ?? ['', ''];
@@ -53,7 +55,14 @@ const DescNodeView = memo(function DescNodeView({ data, selected }: NodeProps<De
           {icon}
         </span>
       </div>
-      <div className="gnode-digest mono">{shortDigest(n.digest)}</div>
+      <div className="gnode-digest">
+        <span className="mono">{shortDigest(n.digest)}</span>
+        {synth && (
+          <span className="badge synthetic" title={synth.line}>
+            {synth.badge}
+          </span>
+        )}
+      </div>
       <div className="gnode-meta">
         <span title={`${n.size} bytes`}>{humanBytes(n.size)}</span>
         {data.layer?.uncompressedSize !== undefined && <span title="uncompressed"> → {humanBytes(data.layer.uncompressedSize)}</span>}

@@ -1,4 +1,5 @@
 import { useEffect, useMemo } from 'react';
+import { syntheticInfo } from '../../shared/ui/synthetic.js';
 import type { GraphNode, ImageSummary } from '../../shared/api/contract.js';
 import { groupDigits, humanBytes, platformString } from '../../shared/ui/format.js';
 import { dockerfileLine } from '../../shared/ui/image-docs.js';
@@ -31,6 +32,7 @@ export function Inspector({ sourceId }: { sourceId: string }) {
 
   if (!node) return <aside className="inspector placeholder">Select a node to inspect it.</aside>;
   const mt = explainMediaType(node.mediaType);
+  const synth = syntheticInfo(node);
   const verify = summary?.layers.find((l) => l.digest === node.digest)?.verify ?? node.verify;
   const layerIndex = summary?.layers.findIndex((l) => l.digest === node.digest) ?? -1;
   // A layer may belong to another image than the one explored (multi-platform): go through its manifest.
@@ -62,6 +64,11 @@ export function Inspector({ sourceId }: { sourceId: string }) {
           {node.kind === 'layer' && caps?.layers && layerEdge?.index !== undefined && <button onClick={() => void goFiles()}>Files of layer {layerEdge.index + 1}</button>}
         </div>
       </header>
+      {synth && (
+        <p className="insp-synthetic small" data-testid="synthetic-note">
+          {synth.line}
+        </p>
+      )}
       <ProblemList node={node} />
       <table className="props">
         <tbody>

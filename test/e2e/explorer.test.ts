@@ -69,6 +69,9 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     expect(await page.locator('.gnode[data-kind="layer"]').count()).toBe(facts.layers.length);
     await page.locator('.gnode[data-kind="manifest"]').first().click();
     await expect.poll(() => page.locator('.inspector').textContent()).toContain('dive-test:latest');
+    // docker save has no manifest blob: the node and the Inspector say it was synthesized from manifest.json.
+    expect(await page.locator('.gnode[data-kind="manifest"]').first().locator('.badge.synthetic').textContent()).toBe('from manifest.json');
+    expect(await page.getByTestId('synthetic-note').textContent()).toMatch(/^Synthesized .*manifest\.json\[0\]/);
     // Once the image is indexed its layers have been read, so their digests are verified.
     await expect.poll(() => page.locator('.gnode[data-kind="layer"] .verify-verified').count()).toBe(facts.layers.length);
     await shot(page, 'graph');
@@ -239,6 +242,11 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
       const n = page.locator(`.gnode[data-digest="${img.manifestDigest}"]`);
       expect(await n.locator('.badge.platform').textContent()).toBe(`${img.platform.os}/${img.platform.architecture}${img.platform.variant ? '/' + img.platform.variant : ''}`);
     }
+    // The layout's root is its index.json (no blob of its own): labelled so on the node and in the Inspector.
+    const root = page.locator('.gnode[data-kind="index"]').filter({ has: page.locator('.badge.synthetic', { hasText: 'index.json' }) });
+    expect(await root.count()).toBe(1);
+    await root.click();
+    await expect.poll(() => page.getByTestId('synthetic-note').textContent()).toContain("layout's index.json");
     await shot(page, 'graph-index');
     // Keyboard: → first child (the config, listed before layers), ← back, ↓ the sibling manifest.
     const [m0, m1] = mp.images as unknown as { manifestDigest: string; configDigest: string }[];
