@@ -3,7 +3,7 @@ import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { ChangeKind, FileView, TreeEntry, TreeView } from '../../shared/api/contract.js';
 import { groupDigits, humanBytes, modeString, parentPath } from '../../shared/ui/format.js';
 import { fileUpTo } from '../state/image.js';
-import { useTree } from '../state/tree.js';
+import { noteViewportEnd, useTree } from '../state/tree.js';
 import { useViewer } from '../state/viewer.js';
 import { Copy } from './Copy.js';
 import { ErrorBanner } from './ErrorBanner.js';
@@ -28,6 +28,10 @@ export function TreePane({ warning }: { sourceId: string; warning?: string | und
 
   // eslint-disable-next-line react-hooks/incompatible-library -- the virtualizer is read fresh each render
   const virt = useVirtualizer({ count: rows.length, getScrollElement: () => parentRef.current, estimateSize: () => ROW_H, overscan: 12 });
+
+  // The tree store loads the folders on screen first after a view change (see reload in state/tree.ts).
+  const lastVisible = virt.getVirtualItems().at(-1)?.index ?? 0;
+  useEffect(() => noteViewportEnd(lastVisible), [lastVisible]);
 
   useEffect(() => {
     // Marks for the e2e performance figures: rows committed after new data.

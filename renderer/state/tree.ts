@@ -60,6 +60,14 @@ const EXPAND_ALL_LIMIT = 250_000;
 const AUTO_EXPAND_CHANGES = 400;
 const LIST_BATCHES = 8;
 const LIST_BATCH_MIN = 8;
+/** Rows below the last visible one whose folders are also loaded in the first step of a reload. */
+const VIEWPORT_MARGIN = 100;
+
+let viewportEnd = 0;
+/** The list reports the index of its last visible row (no state: nothing re-renders for it). */
+export function noteViewportEnd(index: number): void {
+  viewportEnd = index;
+}
 
 export function treeKey(ctx: TreeContext): string {
   return `${ctx.sourceId}|${ctx.image.manifest}|${viewKey(ctx.view)}`;
@@ -91,7 +99,31 @@ export const useTree = create<TreeState>((set, get) => {
     return out;
   }
 
-  /** Reloads the root and every expanded folder (after a view, filter or sort change). */
+  /** First pages of `paths` in a few listDirs calls (a few rather than one, so the core encodes one answer
+   * while the page decodes the previous); folders bigger than a page get their other pages from listDir.
+   * Paths missing in this view (or failing to page) are left out of the map. */
+  async function fetchDirs(ctx: TreeContext, paths: string[]): Promise<Map<string, TreeEntry[]>> {
+    const s = get();
+    const size = Math.min(MAX_DIRS, Math.max(LIST_BATCH_MIN, Math.ceil(paths.length / LIST_BATCHES)));
+    const batches: string[][] = [];
+    for (let i = 0; i < paths.length; i += size) batches.push(paths.slice(i, i + size));
+    const answers = await Promise.all(batches.map((b) => api().listDirs({ image: ctx.image, view: ctx.view, paths: b, limit: MAX_PAGE, sort: s.sort, filter: filterOf(s) })));
+    const out = new Map<string, TreeEntry[]>();
+    const more: Promise<void>[] = [];
+    for (const page of answers.flatMap((a) => a.pages)) {
+      if (page.entries.length >= page.total) out.set(page.path, page.entries);
+      else more.push(fetchDir(ctx, page.path, page.entries, page.total).then((l) => void out.set(page.path, l), () => undefined));
+    }
+    await Promise.all(more);
+    return out;
+  }
+
+  /**
+   * Reloads the root and every expanded folder (after a view, filter or sort change). The folders that hold
+   * the rows down to the bottom of the screen come first and are shown at once; the others (below the
+   * screen) follow in a second step, so a switch with many folders open shows the rows in view without
+   * waiting for all of them. Rows above and in view do not move when the rest arrives.
+   */
   async function reload(): Promise<void> {
     const ctx = get().ctx;
     if (!ctx) return;
@@ -99,30 +131,29 @@ export const useTree = create<TreeState>((set, get) => {
     const started = performance.now();
     set({ gen, loadingRoot: true, error: undefined });
     const wanted = ['/', ...[...get().expanded]];
+    const first = new Set(['/']);
+    const rows = get().rows;
+    for (let i = 0; i < rows.length && i <= viewportEnd + VIEWPORT_MARGIN; i++) if (rows[i]!.expanded) first.add(rows[i]!.entry.path);
+    const now = wanted.filter((p) => first.has(p));
+    const later = wanted.filter((p) => !first.has(p));
     try {
-      // The root and every expanded folder in a few listDirs calls (not one call each); a few rather than one
-      // so the core encodes one answer while the page decodes the previous. The root must load (its
-      // failure is the error shown); folders missing in this view are left closed.
-      const s = get();
-      const size = Math.min(MAX_DIRS, Math.max(LIST_BATCH_MIN, Math.ceil(wanted.length / LIST_BATCHES)));
-      const batches: string[][] = [];
-      for (let i = 0; i < wanted.length; i += size) batches.push(wanted.slice(i, i + size));
-      const answers = await Promise.all(batches.map((paths) => api().listDirs({ image: ctx.image, view: ctx.view, paths, limit: MAX_PAGE, sort: s.sort, filter: filterOf(s) })));
-      if (get().gen !== gen) return;
-      const children = new Map<string, TreeEntry[]>();
-      const more: Promise<void>[] = [];
-      for (const page of answers.flatMap((a) => a.pages)) {
-        if (page.entries.length >= page.total) children.set(page.path, page.entries);
-        // A folder bigger than one page gets its other pages from listDir.
-        else more.push(fetchDir(ctx, page.path, page.entries, page.total).then((l) => void children.set(page.path, l), () => undefined));
-      }
-      await Promise.all(more);
+      // The root must load (its failure is the error shown); folders missing in this view are left closed.
+      // One after the other: asked at once, the big answer for the rest delays the small one (measured).
+      let children = await fetchDirs(ctx, now);
       if (get().gen !== gen) return;
       if (!children.has('/')) throw new Error('The root folder is not in this view of the image.');
+      if (later.length) {
+        set({ ...rebuild(children, get().expanded), loadingRoot: false });
+        performance.mark('oci:tree-data', { detail: get().rows.length });
+        const rest = await fetchDirs(ctx, later);
+        if (get().gen !== gen) return;
+        // Keep what was loaded meanwhile (a folder the user opened) and add the rest.
+        children = new Map([...get().children, ...rest]);
+      }
       // Folders that no longer exist in this view are dropped from the expanded set.
       const expanded = new Set([...get().expanded].filter((p) => children.has(p)));
       set({ ...rebuild(children, expanded), loadingRoot: false, lastLoad: { started, ended: performance.now() } });
-      performance.mark('oci:tree-data', { detail: get().rows.length });
+      performance.mark(later.length ? 'oci:tree-data-all' : 'oci:tree-data', { detail: get().rows.length });
     } catch (e) {
       if (get().gen !== gen) return;
       set({ loadingRoot: false, error: errorText(e), children: new Map(), rows: [] });
