@@ -64,6 +64,12 @@ const DescNodeView = memo(function DescNodeView({ data, selected }: NodeProps<De
         )}
       </div>
       <div className="gnode-meta">
+        {/* Problems first: the row is clipped at the node's width, and a problem must never be the part cut off. */}
+        {badges.map((b) => (
+          <span key={b} className="badge problem" title={n.problems.map((p) => p.message).join('\n')}>
+            {b}
+          </span>
+        ))}
         <span title={`${n.size} bytes`}>{humanBytes(n.size)}</span>
         {data.layer?.uncompressedSize !== undefined && <span title="uncompressed"> → {humanBytes(data.layer.uncompressedSize)}</span>}
         {data.image && (
@@ -73,11 +79,6 @@ const DescNodeView = memo(function DescNodeView({ data, selected }: NodeProps<De
           </span>
         )}
         {n.names?.[0] && <span className="gnode-name"> {n.names[0]}</span>}
-        {badges.map((b) => (
-          <span key={b} className="badge problem" title={n.problems.map((p) => p.message).join('\n')}>
-            {b}
-          </span>
-        ))}
       </div>
       <Handle type="source" position={Position.Right} />
     </div>
