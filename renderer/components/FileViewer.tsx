@@ -105,7 +105,7 @@ function TextView({ data, name, highlightable }: { data: Uint8Array; name: strin
         ? lines.map((l, i) => (
             <div key={i} className="code-line">
               {l.map(([t, light, dark], j) => (
-                <span key={j} style={{ color: light, ['--shiki-dark' as string]: dark }}>
+                <span key={j} style={{ ['--shiki-light' as string]: light, ['--shiki-dark' as string]: dark ?? light }}>
                   {t}
                 </span>
               ))}
