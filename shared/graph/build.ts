@@ -527,6 +527,8 @@ export async function buildGraph(source: ImageSource, opts: BuildOptions = {}): 
 export function markVerified(graph: ImageGraph, digest: Digest, state: VerifyState, problem?: Problem): GraphNode | undefined {
   const node = graph.nodes.find((n) => n.digest === digest);
   if (!node) return undefined;
+  // What the graph builder found (missing, wrong size) stands: a later read cannot make it good.
+  if (state === 'verified' && (node.verify === 'missing' || node.verify === 'failed')) return node;
   node.verify = state;
   if (problem && !node.problems.some((p) => p.code === problem.code && p.message === problem.message)) node.problems.push(problem);
   return node;

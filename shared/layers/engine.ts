@@ -5,15 +5,15 @@ import type { Readable } from 'node:stream';
 import { ExplorerError, toExplorerError, type Problem } from '../errors.js';
 import { shortDigest, type Digest } from '../oci/digest.js';
 import type { Descriptor, ImageConfig, Manifest } from '../oci/types.js';
-import { markVerified, type GraphContext } from '../graph/build.js';
-import type { ImageEntry, ImageGraph } from '../graph/types.js';
+import type { GraphContext } from '../graph/build.js';
+import type { ImageEntry } from '../graph/types.js';
 import type { ImageSource } from '../sources/types.js';
 import { MAX_CONFIG_BYTES, openVerified, readVerified } from '../sources/verify.js';
 import { openDecoded, type DecodeLimits } from './decode.js';
 import { diffRanges, diffTrees } from './diff.js';
 import { efficiency, type EfficiencyResult } from './efficiency.js';
 import { extractTree, type ExtractOptions, type ExtractResult } from './extract.js';
-import { INTEGRITY_CODES, indexLayerStream, isPersistable } from './indexer.js';
+import { indexLayerStream, isPersistable } from './indexer.js';
 import { MergedTree } from './merge.js';
 import { normalizeEntryPath } from './paths.js';
 import { openLayerRange } from './read.js';
@@ -119,8 +119,11 @@ export class ImageLayers extends EventEmitter {
       if (this.indexes[info.index]) continue;
       const cached = await this.store.load(info.descriptor.digest);
       if (cached && (!info.diffId || cached.meta.diffId === info.diffId)) {
-        this.setIndex(info.index, cached, true);
-        emit({ layerDigest: info.descriptor.digest, layer: info.index, bytesDone: info.descriptor.size, bytesTotal: info.descriptor.size, entries: cached.count, done: true });
+        // The cache knows what a blob with this digest holds, not that this source's blob is that blob:
+        // hash it (no decode, no scan) before its index stands for it.
+        const bad = await this.checkBlob(info, emit, opts.signal);
+        if (!bad) this.setIndex(info.index, cached, true);
+        emit({ layerDigest: info.descriptor.digest, layer: info.index, bytesDone: info.descriptor.size, bytesTotal: info.descriptor.size, entries: bad ? 0 : cached.count, done: true });
       } else todo.push(info.index);
     }
     if (!todo.length) return;
@@ -188,6 +191,30 @@ export class ImageLayers extends EventEmitter {
     emit({ layerDigest: d.digest, layer: i, bytesDone: d.size, bytesTotal: d.size, entries: idx.count, done: true });
   }
 
+  /** Verifies a layer blob's digest and size by reading it through; returns its problem (layer failed), if any. */
+  private async checkBlob(info: LayerInfo, emit: (p: LayerProgress) => void, signal?: AbortSignal): Promise<Problem | undefined> {
+    const d = info.descriptor;
+    try {
+      const s = await openVerified(this.source, d, signal);
+      let done = 0;
+      let last = 0;
+      for await (const c of s as AsyncIterable<Buffer>) {
+        done += c.length;
+        if (done - last >= 1 << 24) {
+          last = done;
+          emit({ layerDigest: d.digest, layer: info.index, bytesDone: done, bytesTotal: d.size, entries: 0 });
+        }
+      }
+      return undefined;
+    } catch (e) {
+      const err = toExplorerError(e, 'BLOB_MISSING');
+      if (err.code === 'CANCELLED' || signal?.aborted) throw new ExplorerError('CANCELLED', 'Indexing was cancelled.');
+      info.state = 'failed';
+      info.problems = [{ code: err.code, message: err.message }];
+      return info.problems[0];
+    }
+  }
+
   private setIndex(i: number, idx: LayerIndex, fromCache: boolean): void {
     const info = this.layers[i]!;
     this.indexes[i] = idx;
@@ -196,19 +223,6 @@ export class ImageLayers extends EventEmitter {
     info.fromCache = fromCache;
     info.state = idx.meta.complete ? 'ready' : 'failed';
     this.merged.clear();
-  }
-
-  /**
-   * Records on the graph what reading the layers found: 'verified' when the blob digest (and
-   * diff_id) matched, 'failed'/'missing' with the problem on the layer node otherwise.
-   */
-  applyToGraph(graph: ImageGraph): void {
-    for (const l of this.layers) {
-      if (l.state === 'pending' || l.state === 'indexing') continue;
-      const integrity = l.problems.find((p) => INTEGRITY_CODES.has(p.code));
-      if (!integrity) markVerified(graph, l.descriptor.digest, 'verified');
-      else markVerified(graph, l.descriptor.digest, integrity.code === 'BLOB_MISSING' ? 'missing' : 'failed', integrity);
-    }
   }
 
   /** Merged tree of layers [from..to] (inclusive; default the whole image). Cached. */

@@ -72,6 +72,30 @@ describe('ImageLayers', () => {
     expect([...again.mergedTree().walk()]).toEqual([...img.layers.mergedTree().walk()]);
   });
 
+  it('a cached index stands for a layer only once this source\'s blob hashes to its digest', async () => {
+    const t0 = await makeTar([{ name: 'a', content: 'A' }]);
+    const t1 = await makeTar([{ name: 'b', content: 'B'.repeat(5000) }]);
+    const img = await image([{ tar: t0 }, { tar: t1, compress: 'gzip' }], { workers: 0 });
+    await img.layers.index();
+    expect(img.layers.layers.map((l) => l.state)).toEqual(['ready', 'ready']);
+    // A second source with the same descriptors: layer 0 tampered (same size), layer 1 gone.
+    const other = new MemorySource();
+    const raw = img.src.blobs.get(img.descs[0]!.digest)!;
+    const flipped = Buffer.from(raw);
+    flipped[0] = flipped[0]! ^ 0xff;
+    other.blobs.set(img.descs[0]!.digest, flipped);
+    const again = new ImageLayers(other, img.descs, img.diffIds, { cacheDir: img.cacheDir, workers: 0 });
+    await again.index();
+    expect(again.layers.map((l) => l.state)).toEqual(['failed', 'failed']);
+    expect(again.layers[0]!.problems[0]!.code).toBe('DIGEST_MISMATCH');
+    expect(again.layers[1]!.problems[0]!.code).toBe('BLOB_MISSING');
+    expect(again.indexes).toEqual([undefined, undefined]);
+    // The cache itself is untouched: the good source still opens from it.
+    const good = new ImageLayers(img.src, img.descs, img.diffIds, { cacheDir: img.cacheDir, workers: 0 });
+    await good.index();
+    expect(good.layers.map((l) => [l.state, l.fromCache])).toEqual([['ready', true], ['ready', true]]);
+  });
+
   it('extracts a hard link whose tar target names a symlinked parent as a real hard link', async () => {
     const img = await image([{ tar: await makeTar([{ name: 'usr/lib/', type: 'directory' }, { name: 'lib', type: 'symlink', linkname: 'usr/lib' }]) }, { tar: await makeTar([{ name: 'lib/x', content: 'xx' }, { name: 'lib/y', type: 'link', linkname: 'lib/x' }]) }]);
     await img.layers.index();
