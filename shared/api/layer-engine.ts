@@ -25,7 +25,7 @@ import type {
   TreeSort,
   TreeView,
 } from './contract.js';
-import type { EngineImage, LayerEngine } from './core.js';
+import type { EngineImage, LayerEngine, ProgressSink } from './core.js';
 
 // The contract's tree/diff/file methods over the layer engine (shared/layers). Paths in the contract are
 // absolute ("/etc/passwd", root "/"); the engine's have no leading slash (root ""). Views are built once
@@ -217,9 +217,49 @@ interface ImageState {
   diffs: Map<string, ReturnType<typeof diffTrees>>;
 }
 
-export type ApiLayerEngineOptions = LayerEngineOptions;
+export interface ApiLayerEngineOptions extends LayerEngineOptions {
+  /** Least time between two extract-progress reports (ms; the final one is always sent). Default 100. */
+  extractProgressMs?: number;
+}
 
-export function createLayerEngine(opts: ApiLayerEngineOptions = {}): LayerEngine {
+type ExtractProgress = Parameters<NonNullable<ProgressSink['extractProgress']>>[0];
+
+/**
+ * Rate-limits progress reports: at most one every `ms` (the first at once; those in between are
+ * dropped), and `final` always sent (unless it repeats the last one sent).
+ */
+export function throttleProgress<P>(send: (p: P) => void, ms: number, now: () => number = Date.now): { push(p: P): void; final(p: P): void } {
+  let last = -Infinity;
+  let sent: string | undefined;
+  const emit = (p: P) => {
+    sent = JSON.stringify(p);
+    send(p);
+  };
+  return {
+    push(p) {
+      const t = now();
+      if (t - last < ms) return;
+      last = t;
+      emit(p);
+    },
+    final(p) {
+      if (JSON.stringify(p) !== sent) emit(p);
+    },
+  };
+}
+
+/** Removes everything inside `dir` (read-only subfolders made writable first); keeps `dir`. */
+async function emptyFolder(dir: string): Promise<void> {
+  const unlock = async (d: string): Promise<void> => {
+    await fsp.chmod(d, 0o700).catch(() => {});
+    for (const e of await fsp.readdir(d, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) await unlock(path.join(d, e.name));
+  };
+  await unlock(dir);
+  for (const n of await fsp.readdir(dir).catch(() => [])) await fsp.rm(path.join(dir, n), { recursive: true, force: true });
+}
+
+export function createLayerEngine(apiOpts: ApiLayerEngineOptions = {}): LayerEngine {
+  const { extractProgressMs = 100, ...opts } = apiOpts;
   const images = new WeakMap<ImageSource, Map<string, Promise<ImageState>>>();
 
   async function state(img: EngineImage, signal?: AbortSignal): Promise<ImageState> {
@@ -563,9 +603,24 @@ export function createLayerEngine(opts: ApiLayerEngineOptions = {}): LayerEngine
       if (a.upTo !== undefined && a.upTo !== s.layers.count - 1) {
         throw new ExplorerError('INVALID_ARGUMENT', 'Extracting the tree at an earlier layer is not supported yet; extract the final image (leave upTo out).');
       }
-      await fsp.mkdir(a.target, { recursive: true });
-      const r = await s.layers.extract(a.target, { ...(a.path ? { path: toEnginePath(a.path) } : {}), signal });
-      progress.extractProgress?.({ files: r.files, bytes: r.bytes });
+      // extractTree makes the folder (and removes it again on failure or cancel if it made it).
+      let totalBytes: number | undefined;
+      const report = throttleProgress((p: ExtractProgress) => progress.extractProgress?.(p), extractProgressMs);
+      const r = await s.layers.extract(a.target, {
+        ...(a.path ? { path: toEnginePath(a.path) } : {}),
+        signal,
+        onProgress: (p) => {
+          totalBytes = p.bytesTotal;
+          report.push({ files: p.files, bytes: p.bytes, totalBytes: p.bytesTotal });
+        },
+      });
+      if (signal.aborted) {
+        // Cancelled after the last check inside the extraction: the caller is told "cancelled", so the
+        // folder must not be left full either.
+        await emptyFolder(a.target);
+        throw new ExplorerError('CANCELLED', 'Extraction was cancelled.');
+      }
+      report.final({ files: r.files, bytes: r.bytes, totalBytes: totalBytes ?? r.bytes });
       return { target: a.target, files: r.files + r.symlinks + r.hardlinks, dirs: r.dirs, bytes: r.bytes, skipped: r.skipped };
     },
 
