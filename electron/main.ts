@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, session, shell, utilityProcess, type MenuItemConstructorOptions, type WebContents } from 'electron';
+import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, session, shell, utilityProcess, type WebContents } from 'electron';
 import { IPC_CHANNEL, type EventEnvelope, type RecentSource } from '../shared/api/contract.js';
 import { appProtocolAnswer } from './app-protocol.js';
 import { sourceFromArgv } from './argv.js';
 import { createCoreClient, type ChildLike } from './core-client.js';
 import { registerIpc, type SenderLike } from './ipc.js';
+import { menuTemplate } from './menu.js';
 import {
   APP_ENTRY,
   APP_SCHEME,
@@ -90,48 +91,20 @@ const windowOf = (s: SenderLike) => BrowserWindow.fromWebContents(s as unknown a
 async function rebuildMenu(): Promise<void> {
   const r = await core.dispatch('recentSources', {});
   const recent = r.ok ? (r.value as RecentSource[]) : [];
-  const isMac = process.platform === 'darwin';
-  const template: MenuItemConstructorOptions[] = [
-    ...(isMac ? [{ role: 'appMenu' as const }] : []),
+  const template = menuTemplate(
+    recent,
     {
-      label: 'File',
-      submenu: [
-        { label: 'Open OCI Layout Folder…', accelerator: 'CmdOrCtrl+O', click: () => void chooseAndOpen('folder') },
-        { label: 'Open Archive…', accelerator: 'CmdOrCtrl+Shift+O', click: () => void chooseAndOpen('archive') },
-        {
-          label: 'Open Recent',
-          submenu: recent.length
-            ? [
-                ...recent.map((x) => ({ label: x.spec, click: () => void openFromShell(x.spec) })),
-                { type: 'separator' as const },
-                { label: 'Clear Recent', click: () => void core.dispatch('clearRecent', {}).then(() => rebuildMenu()) },
-              ]
-            : [{ label: 'No recent sources', enabled: false }],
-        },
-        { label: 'Open Demo Image', click: () => void core.dispatch('openDemo', {}) },
-        { type: 'separator' },
-        isMac ? { role: 'close' } : { role: 'quit' },
-      ],
+      openFolder: () => void chooseAndOpen('folder'),
+      openArchive: () => void chooseAndOpen('archive'),
+      openRecent: (spec) => void openFromShell(spec),
+      clearRecent: () => void core.dispatch('clearRecent', {}).then(() => rebuildMenu()),
+      openDemo: () => void core.dispatch('openDemo', {}),
+      openExternal: (url) => {
+        if (isAllowedExternal(url)) void shell.openExternal(url);
+      },
     },
-    { role: 'editMenu' },
-    {
-      label: 'View',
-      submenu: [
-        { role: 'reload' },
-        ...(app.isPackaged ? [] : [{ role: 'toggleDevTools' as const }]),
-        { type: 'separator' },
-        { role: 'resetZoom' },
-        { role: 'zoomIn' },
-        { role: 'zoomOut' },
-        { type: 'separator' },
-        { role: 'togglefullscreen' },
-      ],
-    },
-    {
-      role: 'help',
-      submenu: [{ label: 'OCI Image Format Specification', click: () => void shell.openExternal('https://github.com/opencontainers/image-spec') }],
-    },
-  ];
+    { isMac: process.platform === 'darwin', devTools: !app.isPackaged },
+  );
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }
 
