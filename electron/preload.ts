@@ -1,5 +1,5 @@
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import { EVENTS, IPC_CHANNEL, METHODS, encodeErrorMessage, type Envelope, type EventEnvelope, type EventName } from '../shared/api/contract.js';
+import { EVENTS, IPC_CHANNEL, METHODS, encodeErrorMessage, type Envelope, type EventEnvelope, type EventName, type ShellCommand } from '../shared/api/contract.js';
 
 // Exposes exactly the contract as window.explorer: one function per method (all through one invoke
 // channel) and on(event, listener). No ipcRenderer, no Node, nothing else reaches the page. Errors are
@@ -10,15 +10,19 @@ import { EVENTS, IPC_CHANNEL, METHODS, encodeErrorMessage, type Envelope, type E
 type Listener = (payload: unknown) => void;
 const listeners = new Map<EventName, Set<Listener>>();
 
-ipcRenderer.on(IPC_CHANNEL, (_e, env: EventEnvelope) => {
-  if (!env || !(EVENTS as readonly string[]).includes(env.event)) return;
-  for (const l of listeners.get(env.event) ?? []) {
+function deliver(event: EventName, payload: unknown): void {
+  for (const l of listeners.get(event) ?? []) {
     try {
-      l(env.payload);
+      l(payload);
     } catch {
       // a throwing UI listener must not stop the others
     }
   }
+}
+
+ipcRenderer.on(IPC_CHANNEL, (_e, env: EventEnvelope) => {
+  if (!env || !(EVENTS as readonly string[]).includes(env.event)) return;
+  deliver(env.event, env.payload);
 });
 
 async function invoke(method: string, args: unknown): Promise<unknown> {
@@ -41,8 +45,8 @@ for (const m of METHODS) api[m] = (args?: unknown) => invoke(m, args);
 contextBridge.exposeInMainWorld('explorer', api);
 
 // Drag and drop of a folder or archive onto the window: the sandboxed page cannot see paths, the
-// preload can (webUtils). The drop opens the source; the UI learns of it from sources-changed (or a
-// failed 'operation' event with the reason).
+// preload can (webUtils). Each path goes to the UI as a `command: open-spec` event, so the UI opens it
+// as if typed and shows why when it cannot. With no UI listening, the preload opens it itself.
 window.addEventListener('dragover', (e) => e.preventDefault());
 window.addEventListener('drop', (e) => {
   e.preventDefault();
@@ -50,6 +54,8 @@ window.addEventListener('drop', (e) => {
   if (!files) return;
   for (const f of Array.from(files)) {
     const p = webUtils.getPathForFile(f);
-    if (p) void invoke('openSource', { spec: p }).catch(() => undefined);
+    if (!p) continue;
+    if (listeners.get('command')?.size) deliver('command', { command: 'open-spec', spec: p } satisfies ShellCommand);
+    else void invoke('openSource', { spec: p }).catch(() => undefined);
   }
 });

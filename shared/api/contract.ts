@@ -380,11 +380,19 @@ export interface IndexProgressEvent {
   cached?: boolean;
 }
 
+/**
+ * Progress of extract (and saveFile) under the caller's opId: at most one every 100 ms while files are
+ * written, then a final one whose counts equal the result's (extract: `bytes === totalBytes`).
+ */
 export interface ExtractProgressEvent {
   opId: OperationId;
+  /** Regular files written so far (links and folders are not counted here). */
   files: number;
+  /** File content bytes written so far; rises from event to event. */
   bytes: number;
+  /** All the content bytes this extraction writes (the same in every event of one operation). */
   totalBytes?: number;
+  /** Not sent by the layer engine today. */
   currentPath?: string;
 }
 
@@ -398,9 +406,10 @@ export interface PullProgressEvent {
 }
 
 /**
- * Requests from the shell for the UI to act on. Today the desktop shell opens sources itself (menus,
- * drag and drop, argv, a second launch) and the UI learns of them from 'sources-changed' (or a failed
- * 'operation'); this event is the place for shell requests that need the UI, and is not emitted yet.
+ * Requests from the shell for the UI to act on. The desktop shell opens menu, argv and second-launch
+ * sources itself (the UI learns of them from 'sources-changed'); a drop on the window is sent as
+ * `open-spec` (see Capabilities.dropFiles), so the UI opens it and shows why when it cannot. This event
+ * is produced in the desktop preload, not by the handler table: web mode never sends it.
  */
 export type ShellCommand =
   | { command: 'open-folder' }
@@ -465,7 +474,10 @@ export interface Capabilities {
   layers: boolean;
   /** chooseSource/chooseTarget show native dialogs (desktop only); in web mode type a server path. */
   nativeDialogs: boolean;
-  /** Dropped files arrive as `command: open-spec` events with their path (desktop only). */
+  /**
+   * Desktop only: a folder or archive dropped anywhere on the window arrives as a `command: open-spec`
+   * event with its path (the preload reads it; the page cannot), for the UI to open with openSource.
+   */
   dropFiles: boolean;
   /** openExternal works (desktop: allow-listed https hosts; web: the browser opens links itself). */
   openExternal: boolean;

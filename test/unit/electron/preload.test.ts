@@ -69,7 +69,7 @@ describe('preload', () => {
     expect(EVENTS).toContain('sources-changed');
   });
 
-  it('opens dropped files by their path (webUtils), preventing the default navigation', async () => {
+  it('with no UI listening, opens dropped files by their path (webUtils) itself, preventing the default navigation', async () => {
     h.answer = { ok: true, value: {} };
     let prevented = 0;
     h.windowListeners.get('drop')!({ preventDefault: () => prevented++, dataTransfer: { files: [{ path: '/imgs/a.tar' }, { path: '' }] } });
@@ -78,5 +78,19 @@ describe('preload', () => {
     expect(h.invokes.filter((c) => c[1] === 'openSource')).toEqual([[IPC_CHANNEL, 'openSource', { spec: '/imgs/a.tar' }]]);
     h.windowListeners.get('dragover')!({ preventDefault: () => prevented++ });
     expect(prevented).toBe(2);
+  });
+
+  it('sends dropped paths to a listening UI as command: open-spec events (as Capabilities.dropFiles says), not opening them itself', async () => {
+    h.invokes.length = 0;
+    const got: unknown[] = [];
+    const off = raw.on('command', (c) => got.push(c));
+    h.windowListeners.get('drop')!({ preventDefault: () => undefined, dataTransfer: { files: [{ path: '/imgs/a.tar' }, { path: '' }, { path: '/imgs/layout' }] } });
+    await Promise.resolve();
+    off();
+    expect(got).toEqual([
+      { command: 'open-spec', spec: '/imgs/a.tar' },
+      { command: 'open-spec', spec: '/imgs/layout' },
+    ]);
+    expect(h.invokes).toEqual([]);
   });
 });
