@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'REGISTRY_ERROR'
   | 'REGISTRY_AUTH'
   | 'NETWORK_ERROR'
+  | 'UI_NOT_BUILT'
+  | 'PORT_IN_USE'
   | 'INTERNAL';
 
 export class ExplorerError extends Error {

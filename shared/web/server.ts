@@ -42,6 +42,15 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
+/** A failed listen() as an ExplorerError that says what to do. */
+function listenError(e: unknown, port: number): ExplorerError {
+  const code = (e as { code?: string }).code;
+  if (code === 'EADDRINUSE') return new ExplorerError('PORT_IN_USE', `Port ${port} on 127.0.0.1 is already in use (by another program, or another OCI Explorer); choose another port, or port 0 for a free one.`, { port }, { cause: e });
+  if (code === 'EACCES') return new ExplorerError('FORBIDDEN', `Listening on port ${port} needs privileges this user does not have; choose a port above 1023, or port 0 for a free one.`, { port }, { cause: e });
+  const msg = e instanceof Error ? e.message : String(e);
+  return new ExplorerError('NETWORK_ERROR', `Could not listen on 127.0.0.1:${port} (${msg}); choose another port, or port 0 for a free one.`, { port }, { cause: e });
+}
+
 export function newToken(): string {
   return randomBytes(32).toString('base64url');
 }
@@ -167,10 +176,15 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: opts.port ?? 0 }, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: '127.0.0.1', port: opts.port ?? 0 }, () => resolve());
+    });
+  } catch (e) {
+    unsubscribe();
+    throw listenError(e, opts.port ?? 0);
+  }
   port = (server.address() as AddressInfo).port;
   const origin = `http://127.0.0.1:${port}`;
   return {

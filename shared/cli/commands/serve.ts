@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultCore } from '../../api/core.js';
 import { createHandlerTable, serializeError } from '../../api/handlers.js';
-import { ExplorerError } from '../../errors.js';
+import { ExplorerError, toExplorerError } from '../../errors.js';
 import { startWebServer, type WebServer } from '../../web/server.js';
 import { parseArgs, usageError } from '../args.js';
 import type { CliIO } from '../io.js';
@@ -82,7 +82,7 @@ export async function runServe(argv: string[], io: CliIO, opts: ServeOptions = {
   }
   const rendererDir = opts.rendererDir ?? path.join(PACKAGE_ROOT, 'dist', 'renderer');
   if (!existsSync(path.join(rendererDir, 'index.html'))) {
-    throw new ExplorerError('SOURCE_NOT_FOUND', `The UI is not built (${rendererDir} has no index.html); run \`npm run build\` first, or use \`npm run web\` which builds and serves.`);
+    throw new ExplorerError('UI_NOT_BUILT', `The UI is not built (${rendererDir} has no index.html): run \`npm run build\` first, or use \`npm run web\`, which builds and then serves.`, { rendererDir });
   }
   const demoPath = opts.demoPath ?? path.join(PACKAGE_ROOT, 'resources', 'demo');
   const table = createHandlerTable({
@@ -111,9 +111,11 @@ export async function runServe(argv: string[], io: CliIO, opts: ServeOptions = {
     server = await startWebServer({ table, rendererDir, port });
   } catch (e) {
     await table.close();
-    const code = (e as { code?: string }).code;
-    if (code === 'EADDRINUSE') throw new ExplorerError('INVALID_ARGUMENT', `Port ${port} is already in use; pick another with --port or leave it out for a free one.`);
-    throw e;
+    // The same codes as startWebServer's, with the advice in this command's terms.
+    const err = toExplorerError(e);
+    if (err.code === 'PORT_IN_USE') throw new ExplorerError('PORT_IN_USE', `Port ${port} on 127.0.0.1 is already in use (by another program, or another oci-explorer serve); pick another with --port N, or leave --port out to get a free one.`, { port }, { cause: e });
+    if (err.code === 'FORBIDDEN') throw new ExplorerError('FORBIDDEN', `Listening on port ${port} needs privileges this user does not have; pick a port above 1023 with --port N, or leave --port out to get a free one.`, { port }, { cause: e });
+    throw err;
   }
   io.stdout(`OCI Explorer web mode: ${server.url}\n`);
   io.stdout('Serving on 127.0.0.1 only. Keep the URL private: it carries the access token. Stop with Ctrl+C.\n');
