@@ -135,10 +135,10 @@ export function TreePane({ warning }: { sourceId: string; warning?: string | und
               <span className="hit-count" aria-live="polite">
                 {t.hitTotal ? `${t.hitIndex + 1} / ${groupDigits(t.hitTotal)}` : 'no matches'}
               </span>
-              <button type="button" className="icon" aria-label="Previous match" onClick={() => void t.gotoHit(-1)} disabled={!t.hits.length}>
+              <button type="button" className="icon" aria-label="Previous match" onClick={() => void t.gotoHit(-1)} disabled={!t.hitTotal}>
                 ↑
               </button>
-              <button type="button" className="icon" aria-label="Next match" onClick={() => void t.gotoHit(1)} disabled={!t.hits.length}>
+              <button type="button" className="icon" aria-label="Next match" onClick={() => void t.gotoHit(1)} disabled={!t.hitTotal}>
                 ↓
               </button>
               <button type="button" className="icon" aria-label="Clear search" onClick={() => t.clearSearch()}>

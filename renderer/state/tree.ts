@@ -1,6 +1,7 @@
 import { create } from 'zustand';
-import { MAX_DIRS, MAX_PAGE, type ChangeKind, type ImageRef, type SearchQuery, type TreeEntry, type TreeSort, type TreeView } from '../../shared/api/contract.js';
+import { MAX_DIRS, MAX_PAGE, type ChangeKind, type ImageRef, type SearchPage, type SearchQuery, type TreeEntry, type TreeSort, type TreeView } from '../../shared/api/contract.js';
 import { ancestors } from '../../shared/ui/format.js';
+import { hitAt, pageOf, pageOffset, stepHit, withPage, type HitPages } from '../../shared/ui/search-hits.js';
 import { flattenRows, groupByParent, sortEntries, type TreeRow } from '../../shared/ui/tree-rows.js';
 import { api, errorText } from './api.js';
 import { viewKey } from './image.js';
@@ -29,7 +30,9 @@ interface TreeState {
   searchText: string;
   searchMode: SearchQuery['mode'];
   search?: SearchQuery;
-  hits: TreeEntry[];
+  /** The pages of hits read so far (next/previous read further pages as they reach them). */
+  hitPages: HitPages;
+  /** All hits in the view (the counter), not only those loaded. */
   hitTotal: number;
   hitIndex: number;
   searchError?: string;
@@ -81,6 +84,8 @@ function filterOf(s: Pick<TreeState, 'changes' | 'search'>) {
 }
 
 let searchToken = 0;
+/** Pages of hits being read, so quick next/previous clicks ask for each page once. */
+const hitPageReads = new Map<string, Promise<SearchPage>>();
 
 export const useTree = create<TreeState>((set, get) => {
   const rebuild = (children: Map<string, TreeEntry[]>, expanded: Set<string>) => ({ rows: flattenRows(children, expanded), children, expanded });
@@ -204,7 +209,7 @@ export const useTree = create<TreeState>((set, get) => {
     sort: { by: 'name', order: 'asc' },
     searchText: '',
     searchMode: 'glob',
-    hits: [],
+    hitPages: {},
     hitTotal: 0,
     hitIndex: -1,
     scrollTick: 0,
@@ -212,7 +217,7 @@ export const useTree = create<TreeState>((set, get) => {
       const key = treeKey(ctx);
       if (key === get().key) return;
       const sameImage = get().ctx?.image.manifest === ctx.image.manifest && get().ctx?.sourceId === ctx.sourceId;
-      set({ ctx, key, ...(sameImage ? {} : { expanded: new Set<string>(), selected: undefined, hits: [], hitTotal: 0, hitIndex: -1, search: undefined, searchText: '' }) });
+      set({ ctx, key, ...(sameImage ? {} : { expanded: new Set<string>(), selected: undefined, hitPages: {}, hitTotal: 0, hitIndex: -1, search: undefined, searchText: '' }) });
       // A view without changes (merged) makes a change filter meaningless.
       if (ctx.view.kind === 'merged' && get().changes.length) set({ changes: [] });
       const searching = !!get().search;
@@ -326,25 +331,59 @@ export const useTree = create<TreeState>((set, get) => {
       try {
         const page = await api().search({ image: ctx.image, view: ctx.view, query, limit: MAX_PAGE });
         if (token !== searchToken) return;
-        set({ hits: page.hits, hitTotal: page.total, hitIndex: -1 });
+        set({ hitPages: withPage({}, 0, page.hits), hitTotal: page.total, hitIndex: -1 });
         await reload();
         // Only the latest search moves the selection.
         if (token === searchToken && page.hits.length) await get().gotoHit(1);
       } catch (e) {
-        if (token === searchToken) set({ searchError: errorText(e), search: undefined, hits: [], hitTotal: 0 });
+        if (token === searchToken) set({ searchError: errorText(e), search: undefined, hitPages: {}, hitTotal: 0 });
       }
     },
     clearSearch() {
       searchToken++;
-      set({ search: undefined, searchText: '', hits: [], hitTotal: 0, hitIndex: -1, searchError: undefined });
+      set({ search: undefined, searchText: '', hitPages: {}, hitTotal: 0, hitIndex: -1, searchError: undefined });
       void reload();
     },
     async gotoHit(delta) {
-      const { hits, hitIndex } = get();
-      if (!hits.length) return;
-      const i = (((hitIndex + delta) % hits.length) + hits.length) % hits.length;
+      const { hitTotal, hitIndex, search, ctx, key } = get();
+      if (!hitTotal || !search || !ctx) return;
+      const token = searchToken;
+      const i = stepHit(hitIndex, delta, hitTotal);
+      // The counter moves at once; the hit's page is read when it is not loaded yet.
       set({ hitIndex: i });
-      await get().reveal(hits[i]!.path);
+      let hit = hitAt(get().hitPages, i, MAX_PAGE);
+      if (!hit) {
+        const n = pageOf(i, MAX_PAGE);
+        const readKey = `${token}|${key}|${n}`;
+        let read = hitPageReads.get(readKey);
+        if (!read) {
+          read = api().search({ image: ctx.image, view: ctx.view, query: search, offset: pageOffset(i, MAX_PAGE), limit: MAX_PAGE });
+          hitPageReads.set(readKey, read);
+          void read.then(
+            () => hitPageReads.delete(readKey),
+            () => hitPageReads.delete(readKey),
+          );
+        }
+        let page: SearchPage;
+        try {
+          page = await read;
+        } catch (e) {
+          if (token === searchToken && get().key === key) set({ searchError: errorText(e) });
+          return;
+        }
+        // Another search or view since: this page belongs to neither.
+        if (token !== searchToken || get().key !== key) return;
+        if (!hitAt(get().hitPages, i, MAX_PAGE)) set({ hitPages: withPage(get().hitPages, n, page.hits), hitTotal: page.total });
+        // A later next/previous moved on meanwhile: it reveals its own hit.
+        if (get().hitIndex !== i) return;
+        hit = hitAt(get().hitPages, i, MAX_PAGE);
+        if (!hit) {
+          // The view has fewer hits than counted before (it cannot change under one search, but be safe).
+          set({ hitIndex: page.total ? Math.min(i, page.total - 1) : -1 });
+          return;
+        }
+      }
+      await get().reveal(hit.path);
     },
     revealAfterSwitch(path, ctx) {
       if (get().key === treeKey(ctx) && !get().loadingRoot) void get().reveal(path);
