@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MT } from '../../../shared/oci/mediatypes.js';
 import type { Manifest } from '../../../shared/oci/types.js';
+import { buildGraph } from '../../../shared/graph/build.js';
 import { openSource } from '../../../shared/sources/open.js';
 import { readVerified } from '../../../shared/sources/verify.js';
 import { EOF, entry, header, tmpDir } from './tar-build.js';
@@ -73,7 +74,12 @@ describe('big archives open without reading layer bytes', () => {
       const [root] = await source.roots();
       const manifest = JSON.parse((await readVerified(source, root!.descriptor)).toString()) as Manifest;
       await readVerified(source, manifest.config);
+      // The whole graph, as the app builds it: documents verified, layers left pending.
+      const g = await buildGraph(source);
       await source.close();
+      const layers = g.nodes.filter((n) => n.kind === 'layer');
+      expect(layers.map((n) => [n.digest, n.verify, n.problems.length])).toEqual([[d1, 'pending', 0], [d2, 'pending', 0]]);
+      expect(g.nodes.filter((n) => n.kind !== 'layer').every((n) => n.verify === 'verified')).toBe(true);
       return manifest;
     });
     expect(m.layers).toEqual([
@@ -105,7 +111,10 @@ describe('big archives open without reading layer bytes', () => {
       const manifest = JSON.parse((await readVerified(source, { mediaType: MT.ociManifest, digest: sha256(mf), size: mf.length })).toString()) as Manifest;
       await readVerified(source, manifest.config);
       expect(await source.statBlob(layerDigest)).toBe(LAYER);
+      const g = await buildGraph(source);
       await source.close();
+      expect(g.nodes.filter((n) => n.kind === 'layer').map((n) => [n.digest, n.verify, n.problems.length])).toEqual([[layerDigest, 'pending', 0]]);
+      expect(g.nodes.filter((n) => n.kind !== 'layer').every((n) => n.verify === 'verified')).toBe(true);
     });
     expect(bytes).toBeLessThan(256 * 1024);
   });
