@@ -7,15 +7,25 @@ import type { MergedEntry, MergedTree } from './merge.js';
 // Safe extraction of a merged tree. Why it cannot escape: every name comes from the merged tree
 // (normalised, no `..`, no absolute paths, symlinked parents already resolved inside the root);
 // symlinks are created last, so nothing is ever written through one; each destination is checked
-// to be inside the target. Devices and ownership only as root. On failure, what we wrote is removed.
+// to be inside the target. Devices and ownership only as root (or as `asRoot` says). On failure,
+// what we wrote is removed.
 
 export interface ExtractOptions {
   /** Subtree to extract (normalised path); default the whole rootfs. */
   path?: string;
   signal?: AbortSignal;
+  /**
+   * Create device nodes and FIFOs and set file owners (uid/gid from the image). Default: only when
+   * the process runs as root (`process.getuid() === 0`); `false` skips them even as root (each
+   * node is listed in `skipped` with the reason), `true` does them whatever the uid (a process with
+   * CAP_MKNOD/CAP_CHOWN): a failed mknod is then listed in `skipped`, a failed chown fails the extraction.
+   */
+  asRoot?: boolean;
   /** Called as files are written (at least every 256 files and after each layer). */
   onProgress?: (p: { files: number; bytes: number; filesTotal: number; bytesTotal: number }) => void;
 }
+
+const NODE_KIND = { fifo: 'FIFO', char: 'character device', block: 'block device' } as const;
 
 export interface ExtractResult {
   files: number;
@@ -31,7 +41,7 @@ export type ContentWriter = (files: { entry: MergedEntry; layer: number; offset:
 
 export async function extractTree(tree: MergedTree, target: string, locate: (p: string) => { layer: number; offset: number; size: number } | undefined, writeContent: ContentWriter, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const root = path.resolve(target);
-  const isRoot = process.getuid?.() === 0;
+  const isRoot = opts.asRoot ?? process.getuid?.() === 0;
   let created = false;
   const st = await fsp.lstat(root).catch(() => undefined);
   if (st) {
@@ -111,13 +121,13 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
         byLayer.set(loc.layer, list);
       } else if (e.type === 'fifo' || e.type === 'char' || e.type === 'block') {
         if (!isRoot) {
-          res.skipped.push({ path: e.path, reason: `${e.type} needs root` });
+          res.skipped.push({ path: e.path, reason: `${NODE_KIND[e.type]} not created: that needs root (extract as root to get device nodes and owners)` });
           continue;
         }
         const args = [dest(e.path), e.type === 'fifo' ? 'p' : e.type === 'char' ? 'c' : 'b'];
         if (e.type !== 'fifo') args.push(String(e.devmajor ?? 0), String(e.devminor ?? 0));
         const r = spawnSync('mknod', args, { stdio: 'ignore' });
-        if (r.status !== 0) res.skipped.push({ path: e.path, reason: 'mknod failed' });
+        if (r.status !== 0) res.skipped.push({ path: e.path, reason: `mknod failed for the ${NODE_KIND[e.type]}` });
         else made.add(e.path);
       } else if (e.type === 'hardlink') {
         res.skipped.push({ path: e.path, reason: e.problem?.message ?? 'hard link target missing' });

@@ -6,7 +6,8 @@ import type { CliIO } from '../io.js';
 
 // Shared by the layer commands (ls, diff, efficiency, cat, extract): open <source>, pick the image
 // (--image, --platform, oci:PATH:TAG), index its layers (cache in OCI_EXPLORER_CACHE or the platform's
-// cache folder), and report layer problems on stderr without stopping.
+// cache folder), and report layer problems (and entries the merged filesystem dropped) on stderr
+// without stopping.
 
 export async function openLayersForCli(args: ParsedArgs, io: CliIO): Promise<OpenedImageLayers> {
   const opened = await openSourceArg(args.positionals[0]!, io);
@@ -14,6 +15,8 @@ export async function openLayersForCli(args: ParsedArgs, io: CliIO): Promise<Ope
   for (const l of r.layers.layers) {
     for (const p of l.problems) io.stderr(`layer ${l.index} (${l.descriptor.digest.slice(7, 19)}): ${p.code}: ${p.message}\n`);
   }
+  // Entries dropped while stacking the layers (e.g. a path through a symlink loop) are not in any view.
+  if (r.layers.count) for (const p of r.layers.mergedTree().problems) io.stderr(`merged filesystem: ${p.code}: ${p.message}\n`);
   return r;
 }
 

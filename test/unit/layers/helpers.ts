@@ -26,6 +26,24 @@ export async function tarMembers(file: string): Promise<Map<string, Buffer>> {
   return out;
 }
 
+/** The headers of a tar in memory (name without ./, type, mode, size, linkname), read with tar-stream. */
+export async function tarHeaders(buf: Buffer): Promise<{ name: string; type: string; mode: number; size: number; linkname?: string }[]> {
+  const out: { name: string; type: string; mode: number; size: number; linkname?: string }[] = [];
+  const ex = tarStream.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (h, stream, next) => {
+      out.push({ name: h.name.replace(/^\.\//, ''), type: h.type ?? 'file', mode: h.mode ?? 0, size: h.size ?? 0, ...(h.linkname ? { linkname: h.linkname } : {}) });
+      stream.on('end', () => next());
+      stream.resume();
+    });
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+  });
+  Readable.from([buf]).pipe(ex);
+  await done;
+  return out;
+}
+
 /** The layer blobs of a legacy docker-save archive, bottom first (from manifest.json). */
 export async function dockerSaveLayers(file: string): Promise<Buffer[]> {
   const m = await tarMembers(file);
@@ -38,7 +56,7 @@ export async function indexBuffer(buf: Buffer, diffId?: string): Promise<LayerIn
 }
 
 /** Builds a tar from simple entry specs with tar-stream (the independent writer). */
-export async function makeTar(entries: { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo' | 'character-device'; content?: string | Buffer; linkname?: string; mode?: number; uid?: number; gid?: number; pax?: Record<string, string> }[]): Promise<Buffer> {
+export async function makeTar(entries: { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo' | 'character-device' | 'block-device'; content?: string | Buffer; linkname?: string; mode?: number; uid?: number; gid?: number; devmajor?: number; devminor?: number; pax?: Record<string, string> }[]): Promise<Buffer> {
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
@@ -48,6 +66,8 @@ export async function makeTar(entries: { name: string; type?: 'file' | 'director
     const header: Partial<tarStream.Header> & { name: string } = { name: e.name, type: e.type ?? 'file', mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: new Date(1_600_000_000_000) };
     if (e.linkname !== undefined) header.linkname = e.linkname;
     if (e.pax) header.pax = e.pax;
+    if (e.devmajor !== undefined) header.devmajor = e.devmajor;
+    if (e.devminor !== undefined) header.devminor = e.devminor;
     await new Promise<void>((resolve, reject) => pack.entry(header as tarStream.Header, content ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
   }
   pack.finalize();
