@@ -6,7 +6,7 @@ import { parseBytes, parseCiConfig } from '../../../shared/cli/commands/efficien
 import type { CliIO } from '../../../shared/cli/io.js';
 import { main } from '../../../shared/cli/main.js';
 import { fx, noSharedFixtures } from '../../helpers/fixtures.js';
-import { dockerSaveLayers, tarMembers } from './helpers.js';
+import { dockerSaveLayers, tarHeaders, tarMembers } from './helpers.js';
 
 const cache = mkdtempSync(path.join(os.tmpdir(), 'oci-cli-cache-'));
 async function cli(...argv: string[]) {
@@ -49,11 +49,40 @@ describe.skipIf(noSharedFixtures)('layer commands on dive test-docker-image.tar'
     expect((await cli('ls', DIVE, '--layer', '99')).code).toBe(2);
   });
 
-  it('diff --layer N and --from/--to', async () => {
-    const d = await cli('diff', DIVE, '--layer', '5', '--json');
-    expect(d.code).toBe(0);
-    const rows = d.out.trim().split('\n').map((l) => JSON.parse(l) as { path: string; status: string });
-    expect(rows.length).toBeGreaterThan(0);
+  it('diff --layer N --json prints the rows the layer tars imply; --from/--to', async () => {
+    const diff = async (n: number) => {
+      const d = await cli('diff', DIVE, '--layer', String(n), '--json');
+      expect(d.code, d.err).toBe(0);
+      return d.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    // What each layer's tar holds (read with tar-stream), against what diff reports for it.
+    const tars = await dockerSaveLayers(DIVE);
+    const headers = async (n: number) => new Map((await tarHeaders(tars[n]!)).map((h) => [h.name, h]));
+    // Layer 4 re-adds somefile1.txt with mode 0444 (was 0644 in layer 3), same bytes: a mode change only.
+    const [h3, h4] = [await headers(3), await headers(4)];
+    const f1 = 'root/example/somefile1.txt';
+    expect([h3.get(f1)!.mode & 0o7777, h4.get(f1)!.mode & 0o7777, h4.get(f1)!.size]).toEqual([0o644, 0o444, 6405]);
+    expect(await diff(4)).toEqual([{ path: f1, status: 'modified', changes: ['mode'], sizeDelta: 0, layer: 4, type: 'file' }]);
+    // Layer 5 adds one file.
+    expect((await headers(5)).get('root/example/somefile2.txt')!.size).toBe(6405);
+    expect(await diff(5)).toEqual([{ path: 'root/example/somefile2.txt', status: 'added', sizeDelta: 6405, layer: 5, type: 'file' }]);
+    // Layer 7 whites out somefile3.txt (added by layer 6) and adds saved.txt; the re-declared parent
+    // folders (same modes) are not changes.
+    const h7 = await headers(7);
+    expect([...h7.keys()]).toEqual(['root/', 'root/example/', 'root/example/.wh.somefile3.txt', 'root/saved.txt']);
+    expect(await diff(7)).toEqual([
+      { path: 'root/example/somefile3.txt', status: 'removed', sizeDelta: -6405, removedBy: 7, type: 'file' },
+      { path: 'root/saved.txt', status: 'added', sizeDelta: h7.get('root/saved.txt')!.size, layer: 7, type: 'file' },
+    ]);
+    // Layer 9 whites out root/example: the folder and everything left under it are removed rows.
+    expect([...(await headers(9)).keys()]).toEqual(['root/', 'root/.wh.example']);
+    expect(await diff(9)).toEqual([
+      { path: 'root/example', status: 'removed', sizeDelta: 0, removedBy: 9, type: 'dir' },
+      { path: 'root/example/really', status: 'removed', sizeDelta: 0, removedBy: 9, type: 'dir' },
+      { path: 'root/example/really/nested', status: 'removed', sizeDelta: 0, removedBy: 9, type: 'dir' },
+      { path: f1, status: 'removed', sizeDelta: -6405, removedBy: 9, type: 'file' },
+      { path: 'root/example/somefile2.txt', status: 'removed', sizeDelta: -6405, removedBy: 9, type: 'file' },
+    ]);
     const text = await cli('diff', DIVE, '--from', '0', '--to', '13');
     expect(text.out).toMatch(/added .* modified .* removed/);
     expect((await cli('diff', DIVE)).code).toBe(2);
