@@ -22,39 +22,59 @@ export function buildRenderer(): void {
 
 export interface WebMode {
   url: string;
+  /** This server's layer-index cache (OCI_EXPLORER_CACHE), empty at start, removed by stop(). */
+  cacheDir: string;
   stop(): Promise<void>;
 }
 
-/** Starts `oci-explorer serve --no-open --port 0 [source]` and resolves with the URL it prints. */
+/**
+ * Starts `oci-explorer serve --no-open --port 0 [source]` and resolves with the URL it prints. Each server
+ * gets its own state folder and its own empty layer-index cache (OCI_EXPLORER_CACHE), so every run indexes
+ * its images for the first time and nothing is written to the user's ~/.cache; stop() removes both.
+ */
 export async function startWebMode(source?: string): Promise<WebMode> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'oci-e2e-state-'));
+  const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'oci-e2e-cache-'));
+  const cleanup = () => {
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(cacheDir, { recursive: true, force: true });
+  };
   const args = [path.join(REPO_ROOT, 'bin/oci-explorer.mjs'), 'serve', '--no-open', '--port', '0'];
   if (source) args.push(source);
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, XDG_CONFIG_HOME: stateDir, DISPLAY: '', WAYLAND_DISPLAY: '' },
+    env: { ...process.env, XDG_CONFIG_HOME: stateDir, OCI_EXPLORER_CACHE: cacheDir, DISPLAY: '', WAYLAND_DISPLAY: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = (b: Buffer) => {
-      out += b.toString();
-      const m = /http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+/.exec(out);
-      if (m) resolve(m[0]);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
-  });
+  let url: string;
+  try {
+    url = await new Promise<string>((resolve, reject) => {
+      const onData = (b: Buffer) => {
+        out += b.toString();
+        const m = /http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+/.exec(out);
+        if (m) resolve(m[0]);
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.on('error', reject);
+      child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+    });
+  } catch (e) {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    cleanup();
+    throw e;
+  }
   return {
     url,
+    cacheDir,
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const gone = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await gone;
       }
-      rmSync(stateDir, { recursive: true, force: true });
+      cleanup();
     },
   };
 }
