@@ -39,7 +39,7 @@ export function EfficiencyPanel({ sourceId }: { sourceId: string }) {
       <div className="eff-figures">
         <Figure label="Efficiency score" value={percent(eff.score)} tone={eff.score >= 0.95 ? 'good' : eff.score >= 0.8 ? 'warn' : 'bad'} testid="eff-score" />
         <Figure label="Wasted bytes (dive)" value={`${groupDigits(eff.wastedBytes)}`} sub={humanBytes(eff.wastedBytes)} testid="eff-wasted" />
-        <Figure label="Reclaimable bytes" value={`${groupDigits(eff.reclaimableBytes)}`} sub={`${humanBytes(eff.reclaimableBytes)} — not counting the copy the image keeps`} testid="eff-reclaimable" />
+        <Figure label="Reclaimable bytes" value={`${groupDigits(eff.reclaimableBytes)}`} sub={`${humanBytes(eff.reclaimableBytes)} — stored in layers, not in the final image: what squashing saves`} testid="eff-reclaimable" />
         <Figure label="User wasted" value={percent(eff.userWastedPercent)} sub={`of ${humanBytes(eff.totalBytes)}`} testid="eff-user" />
       </div>
       <div className="eff-bar" aria-label="Image size: kept vs wasted" title={`${humanBytes(eff.totalBytes - eff.wastedBytes)} kept, ${humanBytes(eff.wastedBytes)} wasted`}>

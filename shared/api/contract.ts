@@ -293,7 +293,7 @@ export interface WastedPath {
   count: number;
   /** dive's figure: bytes of every copy. */
   wastedBytes: number;
-  /** Bytes you could save: every copy except the one the final image keeps. */
+  /** Bytes you could save: what the layers store at (or under) this path less what the final image keeps there. */
   reclaimableBytes: number;
   layers: number[];
 }
@@ -303,7 +303,7 @@ export interface EfficiencyReport {
   score: number;
   /** dive's wasted bytes. */
   wastedBytes: number;
-  /** Corrected figure that does not count the copy you keep. */
+  /** Corrected figure: file bytes stored in the layers that the final image does not show (overwritten, deleted, hidden) — what squashing saves. It does not count the copy you keep. */
   reclaimableBytes: number;
   /** dive's userWastedPercent, as dive computes it: wasted bytes / bytes of the layers above the base, as a fraction (1 = 100 %; can exceed 1). */
   userWastedPercent: number;

@@ -7,14 +7,17 @@ import type { LayerIndex } from './tarindex.js';
 // so the figures match: per layer, every leaf of the layer's own tree adds its size to its path
 // (a whiteout adds the size of the directory it removes from the stack below, 0 for a file);
 // score = Σ min / Σ cumulative; paths seen in ≥ 2 layers are inefficiencies and their cumulative
-// sizes are the "wasted bytes" (which count the copy you keep: dive #684). `reclaimable` does not.
+// sizes are the "wasted bytes" (which count the copy you keep: dive #684). `reclaimable` is ours:
+// the bytes stored in layers that the final image does not show (overwritten, deleted, hidden by an
+// opaque directory), i.e. what squashing to the final tree would save; it counts bytes, not paths, so
+// a folder removed with `rm -rf` counts every file in it even when dive sees no inefficiency.
 
 export interface WastedPath {
   path: string;
   /** Layers in which the path appears (dive's node count). */
   count: number;
   cumulativeSize: number;
-  /** Bytes that would go if only the final copy were kept (0 kept when the path is gone). */
+  /** Bytes stored at (or, for a directory, under) this path in all layers, less what the final image keeps there. */
   reclaimable: number;
 }
 
@@ -25,6 +28,7 @@ export interface EfficiencyResult {
   wastedUserPercent: number;
   sizeBytes: number;
   userSizeBytes: number;
+  /** All file bytes in the layers less the file bytes of the final tree (without one: Σ cumulative − min of the inefficiencies). */
   reclaimableBytes: number;
   /** Inefficiencies, largest cumulative size first. */
   inefficiencies: WastedPath[];
@@ -135,11 +139,17 @@ export function efficiency(indexes: LayerIndex[], final?: MergedTree): Efficienc
     if (c < 2) continue;
     const cum = cumulative.get(p)!;
     wasted += cum;
-    const kept = final?.get(p);
-    const keep = kept && (kept.type === 'file' || kept.type === 'hardlink') ? Math.min(kept.size, cum) : 0;
-    const r = final ? cum - keep : cum - minimum.get(p)!;
-    reclaimable += r;
+    const r = cum - minimum.get(p)!;
+    if (!final) reclaimable += r;
     inefficiencies.push({ path: p, count: c, cumulativeSize: cum, reclaimable: r });
+  }
+  if (final) {
+    const stored = bytesUnder(inefficiencies.map((w) => w.path), (add) => {
+      for (const idx of indexes) for (let i = 0; i < idx.count; i++) if (idx.type(i) === 'file') add(idx.paths[i]!, idx.cols.size[i]!);
+    });
+    const kept = bytesUnder(inefficiencies.map((w) => w.path), (add) => keptFiles(final, add));
+    for (const w of inefficiencies) w.reclaimable = Math.max(0, (stored.at.get(w.path) ?? 0) - (kept.at.get(w.path) ?? 0));
+    reclaimable = Math.max(0, stored.total - kept.total);
   }
   inefficiencies.sort((a, b) => b.cumulativeSize - a.cumulativeSize || comparePaths(a.path, b.path));
   return {
@@ -151,4 +161,29 @@ export function efficiency(indexes: LayerIndex[], final?: MergedTree): Efficienc
     reclaimableBytes: reclaimable,
     inefficiencies,
   };
+}
+
+/** Sums file bytes in total and at/under each of `paths` (ancestors walked only while any is wanted). */
+function bytesUnder(paths: string[], each: (add: (path: string, size: number) => void) => void): { total: number; at: Map<string, number> } {
+  const want = new Set(paths);
+  const at = new Map<string, number>();
+  let total = 0;
+  each((p, size) => {
+    total += size;
+    if (!want.size) return;
+    for (let q = p; q !== ''; q = dirname(q)) if (want.has(q)) at.set(q, (at.get(q) ?? 0) + size);
+  });
+  return { total, at };
+}
+
+/** The final tree's file bytes: each file once; a hard link only when its target is not a file there (it keeps the bytes alive). */
+function keptFiles(final: MergedTree, add: (path: string, size: number) => void): void {
+  for (const p of final.walk()) {
+    const e = final.get(p)!;
+    if (e.type === 'file') add(p, e.size);
+    else if (e.type === 'hardlink' && !e.problem) {
+      const t = final.linkTarget(p);
+      if (t === undefined || final.get(t)?.type !== 'file') add(p, e.size);
+    }
+  }
 }

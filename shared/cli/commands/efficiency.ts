@@ -8,8 +8,9 @@ import { openLayersForCli } from './_layers.js';
 
 export const EFFICIENCY_USAGE = `Usage: oci-explorer efficiency <source> [--json] [--ci-config FILE] [--top N]
 
-dive's efficiency score and wasted bytes (same figures as dive), plus "reclaimable" bytes that do
-not count the copy you keep (dive #684), and the paths that waste the most.
+dive's efficiency score and wasted bytes (same figures as dive), plus "reclaimable" bytes: what the
+layers store that the final image does not show (what squashing saves; unlike dive's wasted bytes it
+does not count the copy you keep, dive #684), and the paths that waste the most.
 --ci-config FILE  dive's .dive-ci rules (rules: lowestEfficiency, highestWastedBytes,
                   highestUserWastedPercent; "disabled" turns one off); exit 1 when a rule fails.`;
 
@@ -98,7 +99,7 @@ export async function runEfficiency(argv: string[], io: CliIO): Promise<number> 
         `efficiency:          ${(e.score * 100).toFixed(4)} %`,
         `wasted bytes (dive): ${e.wastedBytes}`,
         `user wasted percent: ${(e.wastedUserPercent * 100).toFixed(4)} %`,
-        `reclaimable bytes:   ${e.reclaimableBytes} (without the copy you keep)`,
+        `reclaimable bytes:   ${e.reclaimableBytes} (stored in layers, not in the final image: what squashing saves)`,
         '',
         'count  wasted      reclaimable  path',
         ...e.inefficiencies.slice(0, top).map((w) => `${String(w.count).padStart(5)}  ${String(w.cumulativeSize).padStart(10)}  ${String(w.reclaimable).padStart(11)}  ${w.path}`),

@@ -6,8 +6,8 @@ import { makeTar } from './helpers.js';
 // size of the subtree it removes from the stack below; opaque markers are ignored (dive's bug, kept
 // so the figures match). cumulative = Σ sizes, min = smallest; score = Σmin / Σcumulative;
 // inefficiencies = paths counted in ≥ 2 layers; wasted = Σ their cumulative (the kept copy too).
-// reclaimable (ours, efficiency.ts): per inefficiency, cumulative minus the copy the final merged
-// tree keeps (0 kept when the path is gone or is not a file there), i.e. wasted without the kept copies.
+// reclaimable (ours, efficiency.ts): file bytes stored in the layers less the file bytes the final merged
+// tree keeps (what squashing would save); per inefficiency, the same at/under its path.
 
 export const B = (n: number) => Buffer.alloc(n, 0x61);
 
@@ -76,13 +76,12 @@ export async function stackTars(): Promise<Buffer[]> {
  *   inefficiencies (count ≥ 2): etc/conf 600, cache 100, opq/old 65, junk 50 → wasted = 815
  *   sizes (Σ entry sizes per layer): L0 1310, L1 250, L2 335, L3 20 → 1915; user (L1..L3) = 605
  *   wastedUserPercent = 815 / 605
- *   reclaimable, against the final merged tree (etc/conf = the L2 copy, 300 B; junk, cache gone;
- *   opq/old hidden by the opaque marker):
- *     etc/conf 600 − 300 = 300, cache 100 − 0 = 100, opq/old 65 − 0 = 65, junk 50 − 0 = 50 → 515
- *   without a final tree, cumulative − min: 500 + 100 + 35 + 50 = 685
- *   Not in wasted nor reclaimable (dive's model counts paths, not bytes gone): logs/x.log's 80 B,
- *   removed with logs/ (count 1: logs was never a leaf before L2's whiteout). opq/old is in both
- *   only because it was written twice, not because the opaque marker hid it.
+ *   reclaimable, against the final merged tree (base 1000, etc/conf = the L2 copy 300, opq/new 20 kept;
+ *   junk, cache, logs gone; opq/old hidden by the opaque marker): stored 1915 − kept 1320 = 595.
+ *   Per inefficiency (bytes stored at/under the path − kept there): etc/conf 600 − 300 = 300,
+ *   cache 40 + 60 − 0 = 100, opq/old 30 + 35 − 0 = 65, junk 50 − 0 = 50. logs/x.log's 80 B, removed
+ *   with logs/, is in the total though dive sees no inefficiency there (logs was never a leaf before L2).
+ *   Without a final tree, cumulative − min: 500 + 100 + 35 + 50 = 685.
  */
 export const STACK_EFFICIENCY = {
   score: 1410 / 2095,
@@ -90,7 +89,7 @@ export const STACK_EFFICIENCY = {
   wastedUserPercent: 815 / 605,
   sizeBytes: 1915,
   userSizeBytes: 605,
-  reclaimableBytes: 515,
+  reclaimableBytes: 595,
   inefficiencies: [
     { path: 'etc/conf', count: 3, cumulativeSize: 600, reclaimable: 300 },
     { path: 'cache', count: 2, cumulativeSize: 100, reclaimable: 100 },
