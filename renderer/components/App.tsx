@@ -1,7 +1,9 @@
-import { useEffect } from 'react';
+import { useEffect, type DragEvent } from 'react';
 import { api } from '../state/api.js';
 import { useImages } from '../state/image.js';
 import { useSources } from '../state/sources.js';
+import { useTransfers } from '../state/transfers.js';
+import { OpenStatus } from './OpenStatus.js';
 import { SourceView } from './SourceView.js';
 import { StartScreen } from './StartScreen.js';
 import { TopBar } from './TopBar.js';
@@ -11,10 +13,15 @@ export function App() {
   const sources = useSources((s) => s.sources);
   useEffect(() => {
     void useSources.getState().init();
-    return api().on('index-progress', (p) => {
+    const offIndex = api().on('index-progress', (p) => {
       const text = p.done ? undefined : `Indexing layer ${p.layer + 1}: ${p.entries.toLocaleString('en')} entries`;
       useImages.getState().setProgress(p.sourceId, text);
     });
+    const offTransfers = useTransfers.getState().listen();
+    return () => {
+      offIndex();
+      offTransfers();
+    };
   }, []);
   const theme = useSources((s) => s.theme);
   useEffect(() => {
@@ -22,9 +29,15 @@ export function App() {
     else document.documentElement.dataset.theme = theme;
   }, [theme]);
   const current = sources.find((s) => s.id === active);
+  // A path dropped anywhere opens (the start screen, or over an image already showing).
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    useSources.getState().drop({ text: e.dataTransfer.getData('text/plain'), files: e.dataTransfer.files.length });
+  };
   return (
-    <div className="app">
+    <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
       <TopBar />
+      {current && <OpenStatus />}
       <main className="main">{current ? <SourceView key={current.id} source={current} /> : <StartScreen />}</main>
     </div>
   );

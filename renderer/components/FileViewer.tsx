@@ -2,9 +2,12 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { groupDigits, humanBytes, modeString } from '../../shared/ui/format.js';
 import { hexRow, languageOf } from '../../shared/ui/hex.js';
+import { progressFraction, progressLine } from '../../shared/ui/progress.js';
 import { api, errorText } from '../state/api.js';
 import { highlight, type Tok } from '../state/highlight.js';
+import { useImages } from '../state/image.js';
 import { useSources } from '../state/sources.js';
+import { useTransfers, type Job } from '../state/transfers.js';
 import { useTree } from '../state/tree.js';
 import { PAGE_BYTES, useViewer } from '../state/viewer.js';
 import { Copy } from './Copy.js';
@@ -145,46 +148,52 @@ function HexView({ data, base }: { data: Uint8Array; base: number }) {
 function SaveAction() {
   const v = useViewer();
   const caps = useSources((s) => s.caps);
+  const layerCount = useImages((s) => (v.image ? s.images[v.image.sourceId]?.summary?.layers.length : undefined));
+  const jobs = useTransfers((s) => s.jobs);
   const [target, setTarget] = useState<string>();
-  const [msg, setMsg] = useState<{ ok: boolean; text: string }>();
+  const [chooseError, setChooseError] = useState<string>();
   const e = v.entry;
   if (!e || !v.image || !caps?.extract) return null;
+  const image = v.image;
   const isDir = e.type === 'dir';
-  const run = async (path: string) => {
-    setMsg(undefined);
-    try {
-      if (isDir) {
-        const upTo = v.view?.kind === 'merged' ? v.view.upTo : v.view?.layer;
-        const r = await api().extract({ image: v.image!, path: e.path, target: path, ...(upTo !== undefined ? { upTo } : {}) });
-        setMsg({ ok: true, text: `Extracted ${groupDigits(r.files)} files (${humanBytes(r.bytes)}) to ${r.target}${r.skipped.length ? `; ${r.skipped.length} skipped` : ''}.` });
-      } else {
-        const r = await api().saveFile({ image: v.image!, path: e.path, target: path, ...(v.view ? { view: v.view } : {}) });
-        setMsg({ ok: true, text: `Saved ${groupDigits(r.bytes)} bytes to ${r.target}.` });
-      }
-      setTarget(undefined);
-    } catch (err) {
-      setMsg({ ok: false, text: errorText(err) });
-    }
+  const kind = isDir ? 'extract' : 'save';
+  // The core extracts the final image only: a folder seen at an earlier layer cannot be extracted yet.
+  const upTo = v.view?.kind === 'merged' ? v.view.upTo : v.view?.layer;
+  const earlier = isDir && upTo !== undefined && layerCount !== undefined && upTo < layerCount - 1;
+  const mine = jobs.filter((j) => j.kind === kind && j.path === e.path && j.image.manifest === image.manifest && j.image.sourceId === image.sourceId);
+  const latest = mine.at(-1);
+  // Jobs of other files still running stay in sight (with their Cancel) while another file is shown.
+  const others = jobs.filter((j) => j.state === 'running' && !mine.includes(j));
+  const running = latest?.state === 'running';
+  const run = (path: string) => {
+    setTarget(undefined);
+    const t = useTransfers.getState();
+    if (isDir) void t.extract(image, e.path, path);
+    else void t.save(image, v.view, e.path, path);
   };
   const start = async () => {
+    setChooseError(undefined);
     if (caps.nativeDialogs) {
       try {
         const r = await api().chooseTarget({ kind: isDir ? 'folder' : 'file', defaultName: e.name });
-        if (r.path) await run(r.path);
+        if (r.path) run(r.path);
       } catch (err) {
-        setMsg({ ok: false, text: errorText(err) });
+        setChooseError(errorText(err));
       }
     } else setTarget('');
   };
   return (
     <div className="save">
-      <button onClick={() => void start()}>{isDir ? 'Extract folder…' : 'Save as…'}</button>
+      <button onClick={() => void start()} disabled={running || earlier} title={earlier ? 'Only the final image can be extracted for now: select “Final image” in the layer list.' : undefined}>
+        {isDir ? 'Extract folder…' : 'Save as…'}
+      </button>
+      {earlier && <div className="small muted">Extracting works on the final image: select “Final image” in the layer list, then this folder.</div>}
       {target !== undefined && (
         <form
           className="save-form"
           onSubmit={(ev) => {
             ev.preventDefault();
-            if (target.trim()) void run(target.trim());
+            if (target.trim()) run(target.trim());
           }}
         >
           <input autoFocus aria-label="Target path on the server" placeholder={isDir ? 'Folder on the server' : 'File path on the server'} value={target} onChange={(ev) => setTarget(ev.target.value)} />
@@ -194,7 +203,76 @@ function SaveAction() {
           </button>
         </form>
       )}
-      {msg && <div className={msg.ok ? 'note' : 'error-banner'} role={msg.ok ? 'status' : 'alert'}>{msg.text}</div>}
+      <ErrorBanner message={chooseError} onClose={() => setChooseError(undefined)} />
+      {latest && <JobView job={latest} />}
+      {others.map((j) => (
+        <JobView key={j.opId} job={j} />
+      ))}
     </div>
   );
+}
+
+/** One extraction or save: a progress bar with Cancel while it runs, then its outcome in the core's words. */
+function JobView({ job }: { job: Job }) {
+  const t = useTransfers.getState();
+  const what = job.kind === 'extract' ? 'Extracting' : 'Saving';
+  if (job.state === 'running') {
+    const f = progressFraction(job);
+    const line = progressLine(job);
+    return (
+      <div className="job" role="group" aria-label={`${what} ${job.path}`} data-state="running">
+        <div className="job-what small">
+          {what} <code className="wrap">{job.path}</code> to <code className="wrap">{job.target}</code>
+        </div>
+        <div
+          className={'job-bar' + (f === undefined ? ' indeterminate' : '')}
+          role="progressbar"
+          aria-label={`${what} progress`}
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={f === undefined ? undefined : Math.floor(f * 100)}
+          aria-valuetext={line}
+        >
+          <div style={{ width: f === undefined ? undefined : `${(f * 100).toFixed(1)}%` }} />
+        </div>
+        <div className="job-foot">
+          <span className="job-figures small">{line}</span>
+          <button onClick={() => void t.cancel(job.opId)} disabled={job.cancelling} aria-label={`Cancel ${what.toLowerCase()}`}>
+            {job.cancelling ? 'Cancelling…' : 'Cancel'}
+          </button>
+        </div>
+        {job.message && <div className="small error-text">{job.message}</div>}
+      </div>
+    );
+  }
+  if (job.state === 'failed') return <ErrorBanner title={job.kind === 'extract' ? 'Extraction failed' : 'Saving failed'} message={job.message ?? 'The operation failed.'} onClose={() => t.dismiss(job.opId)} />;
+  return (
+    <div className="note job-result" role="status" data-state={job.state}>
+      <span className="wrap">{job.state === 'cancelled' ? (job.message ?? 'Cancelled.') : doneText(job)}</span>
+      {job.extracted && job.extracted.skipped.length > 0 && (
+        <details className="small">
+          <summary>Skipped entries</summary>
+          <ul className="plain mono">
+            {job.extracted.skipped.slice(0, 100).map((s) => (
+              <li key={s.path} className="wrap">
+                {s.path}: {s.reason}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      <button className="icon" aria-label="Dismiss" onClick={() => t.dismiss(job.opId)}>
+        ×
+      </button>
+    </div>
+  );
+}
+
+function doneText(job: Job): string {
+  if (job.extracted) {
+    const r = job.extracted;
+    return `Extracted ${groupDigits(r.files)} files (${humanBytes(r.bytes)}) to ${r.target}${r.skipped.length ? `; ${r.skipped.length} skipped` : ''}.`;
+  }
+  if (job.saved) return `Saved ${groupDigits(job.saved.bytes)} bytes to ${job.saved.target}.`;
+  return 'Done.';
 }

@@ -1,4 +1,4 @@
-import { useState, type DragEvent } from 'react';
+import { useState } from 'react';
 import { useSources } from '../state/sources.js';
 import { ErrorBanner } from './ErrorBanner.js';
 
@@ -6,22 +6,6 @@ export function StartScreen() {
   const { caps, recent, opening, openError, open, openDemo, choose, clearOpenError, clearRecent } = useSources();
   const [spec, setSpec] = useState('');
   const [drag, setDrag] = useState(false);
-  const [dropNote, setDropNote] = useState<string>();
-
-  const onDrop = (e: DragEvent) => {
-    e.preventDefault();
-    setDrag(false);
-    const text = e.dataTransfer.getData('text/plain').trim();
-    if (text) {
-      void open(text);
-      return;
-    }
-    if (e.dataTransfer.files.length && !caps?.dropFiles) {
-      setDropNote('In the browser a dropped file has no path the server can read: type or paste its path on the server instead.');
-    }
-    // In the desktop app the shell reads the dropped path and sends an open-spec command.
-  };
-
   return (
     <div
       className={'start' + (drag ? ' dragging' : '')}
@@ -30,7 +14,8 @@ export function StartScreen() {
         setDrag(true);
       }}
       onDragLeave={() => setDrag(false)}
-      onDrop={onDrop}
+      // The drop itself is handled by the App (anywhere on the window); here it only ends the highlight.
+      onDrop={() => setDrag(false)}
     >
       <div className="start-card">
         <h1>Open an image</h1>
@@ -54,7 +39,6 @@ export function StartScreen() {
           </button>
         </form>
         <ErrorBanner message={openError} onClose={clearOpenError} />
-        {dropNote && <p className="note">{dropNote}</p>}
         <div className="start-actions">
           {caps?.nativeDialogs && (
             <>

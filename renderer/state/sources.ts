@@ -12,8 +12,12 @@ interface SourcesState {
   active?: SourceId;
   recent: RecentSource[];
   opening: boolean;
-  /** Error of the last open (shown on the start screen / open bar). */
+  /** What is being opened (shown near the tab strip while an image is on screen). */
+  openingSpec?: string;
+  /** Error of the last open: on the start screen, or near the tab strip while an image is showing. */
   openError?: string;
+  /** The spec whose open failed (undefined for failures not tied to one, e.g. the server not answering). */
+  openErrorSpec?: string;
   tab: Record<SourceId, MainTab>;
   theme: Settings['theme'];
   setTheme(theme: Settings['theme']): Promise<void>;
@@ -27,6 +31,8 @@ interface SourcesState {
   refreshRecent(): Promise<void>;
   clearRecent(): Promise<void>;
   clearOpenError(): void;
+  /** A drop anywhere on the window: a path given as text is opened; a file in the browser cannot be. */
+  drop(data: { text: string; files: number }): void;
 }
 
 export const useSources = create<SourcesState>((set, get) => ({
@@ -69,24 +75,24 @@ export const useSources = create<SourcesState>((set, get) => ({
   async open(spec) {
     const trimmed = spec.trim();
     if (!trimmed) return undefined;
-    set({ opening: true, openError: undefined });
+    set({ opening: true, openingSpec: trimmed, openError: undefined, openErrorSpec: undefined });
     try {
       const h = await api().openSource({ spec: trimmed });
-      set((s) => ({ sources: s.sources.some((x) => x.id === h.id) ? s.sources : [...s.sources, h], active: h.id, opening: false }));
+      set((s) => ({ sources: s.sources.some((x) => x.id === h.id) ? s.sources : [...s.sources, h], active: h.id, opening: false, openingSpec: undefined }));
       void get().refreshRecent();
       return h;
     } catch (e) {
-      set({ opening: false, openError: errorText(e) });
+      set({ opening: false, openingSpec: undefined, openError: errorText(e), openErrorSpec: trimmed });
       return undefined;
     }
   },
   async openDemo() {
-    set({ opening: true, openError: undefined });
+    set({ opening: true, openingSpec: 'the demo image', openError: undefined, openErrorSpec: undefined });
     try {
       const h = await api().openDemo();
-      set((s) => ({ sources: s.sources.some((x) => x.id === h.id) ? s.sources : [...s.sources, h], active: h.id, opening: false }));
+      set((s) => ({ sources: s.sources.some((x) => x.id === h.id) ? s.sources : [...s.sources, h], active: h.id, opening: false, openingSpec: undefined }));
     } catch (e) {
-      set({ opening: false, openError: errorText(e) });
+      set({ opening: false, openingSpec: undefined, openError: errorText(e), openErrorSpec: 'the demo image' });
     }
   },
   async choose(kind) {
@@ -94,7 +100,7 @@ export const useSources = create<SourcesState>((set, get) => ({
       const r = await api().chooseSource({ kind });
       if (r.path) await get().open(r.path);
     } catch (e) {
-      set({ openError: errorText(e) });
+      set({ openError: errorText(e), openErrorSpec: undefined });
     }
   },
   async close(id) {
@@ -130,6 +136,17 @@ export const useSources = create<SourcesState>((set, get) => ({
     await get().refreshRecent();
   },
   clearOpenError() {
-    set({ openError: undefined });
+    set({ openError: undefined, openErrorSpec: undefined });
+  },
+  drop({ text, files }) {
+    const spec = text.trim();
+    if (spec) {
+      void get().open(spec);
+      return;
+    }
+    // In the desktop app the shell reads a dropped file's path and sends an open-spec command.
+    if (files && !get().caps?.dropFiles) {
+      set({ openError: 'In the browser a dropped file has no path the server can read: type or paste its path on the server instead.', openErrorSpec: undefined });
+    }
   },
 }));
