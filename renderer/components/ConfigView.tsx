@@ -72,7 +72,7 @@ export function ConfigView({ doc, summary }: { doc: unknown; summary: ImageSumma
         {steps.map((s, i) => {
           const layer = s.layerIndex !== undefined ? summary?.layers[s.layerIndex] : undefined;
           return (
-            <li key={i} className={s.emptyLayer ? 'empty-layer' : ''}>
+            <li key={i} className={s.emptyLayer ? 'empty-layer' : ''} title={s.emptyLayer ? 'empty_layer: this step changed only the config, it made no layer' : undefined}>
               <span className="hist-layer">{s.emptyLayer ? 'no layer' : `layer ${(s.layerIndex ?? 0) + 1}`}</span>
               <span className="hist-cmd wrap">{dockerfileLine(s.createdBy)}</span>
               {layer && <span className="hist-size muted">{humanBytes(layer.uncompressedSize ?? layer.compressedSize)}</span>}

@@ -51,6 +51,12 @@ const DescNodeView = memo(function DescNodeView({ data, selected }: NodeProps<De
           {data.layerIndex !== undefined ? ` ${data.layerIndex + 1}` : ''}
         </span>
         {n.platform && <span className="badge platform">{platformString(n.platform)}</span>}
+        {/* The name (a tag) sits in the head row: the meta row below is full with sizes on manifests. */}
+        {n.names?.[0] && (
+          <span className="gnode-name" title={n.names.join(', ')}>
+            {n.names[0]}
+          </span>
+        )}
         <span className={`verify verify-${verify}`} title={iconTitle} aria-label={iconTitle}>
           {icon}
         </span>
@@ -73,12 +79,11 @@ const DescNodeView = memo(function DescNodeView({ data, selected }: NodeProps<De
         <span title={`${n.size} bytes`}>{humanBytes(n.size)}</span>
         {data.layer?.uncompressedSize !== undefined && <span title="uncompressed"> → {humanBytes(data.layer.uncompressedSize)}</span>}
         {data.image && (
-          <span className="gnode-image" title="image: layers compressed → uncompressed">
+          <span className="gnode-image" title={`image: layers ${humanBytes(data.image.compressed)} compressed${data.image.uncompressed !== undefined ? ` → ${humanBytes(data.image.uncompressed)} uncompressed` : ''}`}>
             · image {humanBytes(data.image.compressed)}
             {data.image.uncompressed !== undefined ? ` → ${humanBytes(data.image.uncompressed)}` : ''}
           </span>
         )}
-        {n.names?.[0] && <span className="gnode-name"> {n.names[0]}</span>}
       </div>
       <Handle type="source" position={Position.Right} />
     </div>

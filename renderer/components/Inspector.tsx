@@ -75,7 +75,7 @@ export function Inspector({ sourceId }: { sourceId: string }) {
           <tr>
             <th>mediaType</th>
             <td>
-              <div className="mono wrap">{node.mediaType || '—'}</div>
+              <div className="mono wrap">{node.mediaType ? breakable(node.mediaType) : '—'}</div>
               <div className="explain">
                 {mt.text}{' '}
                 {mt.url && (
@@ -97,7 +97,7 @@ export function Inspector({ sourceId }: { sourceId: string }) {
             <td>
               {groupDigits(node.size)} bytes <span className="muted">({humanBytes(node.size)})</span>
               {layerIndex >= 0 && summary?.layers[layerIndex]?.uncompressedSize !== undefined && (
-                <span className="muted"> · uncompressed {humanBytes(summary.layers[layerIndex]!.uncompressedSize)}</span>
+                <span className="muted nowrap"> · uncompressed {humanBytes(summary.layers[layerIndex]!.uncompressedSize)}</span>
               )}
             </td>
           </tr>
@@ -192,6 +192,16 @@ function LayerFacts({ summary, index }: { summary: ImageSummary; index: number }
       </table>
     </section>
   );
+}
+
+/** A media type with line-break chances after its separators (not in the middle of "gzip"). */
+function breakable(mt: string) {
+  return mt.split(/(?<=[./+])/).map((part, i) => (
+    <span key={i}>
+      {part}
+      <wbr />
+    </span>
+  ));
 }
 
 function matching(summary: ImageSummary | undefined, node: GraphNode): ImageSummary | undefined {

@@ -34,13 +34,31 @@ export function JsonView({ sourceId, text, doc, problems, truncated }: { sourceI
         {shown.map((line, i) => {
           const mark = marks.get(i);
           const msgs = mark?.messages;
+          // Long lines wrap with a hanging indent, so a wrapped value stays under its key.
+          const body = line.trimStart();
+          const indent = line.length - body.length;
           return (
-            <div key={i} className={msgs ? 'json-line problem-line' : 'json-line'} title={msgs?.join('\n')} data-problem-paths={mark?.paths.join(' ')}>
-              {splitDigests(line).map((p, j) =>
+            <div
+              key={i}
+              className={msgs ? 'json-line problem-line' : 'json-line'}
+              style={{ paddingLeft: `${indent + 2}ch`, textIndent: '-2ch' }}
+              title={msgs?.join('\n')}
+              data-problem-paths={mark?.paths.join(' ')}
+            >
+              {splitDigests(body).map((p, j) =>
                 p.digest && known.has(p.digest) ? (
-                  <button key={j} className="digest-link" onClick={() => useGraph.getState().select(sourceId, p.digest)} title="Go to this node">
+                  <a
+                    key={j}
+                    href="#"
+                    className="digest-link"
+                    onClick={(e) => {
+                      e.preventDefault();
+                      useGraph.getState().select(sourceId, p.digest);
+                    }}
+                    title="Go to this node"
+                  >
                     {p.text}
-                  </button>
+                  </a>
                 ) : (
                   <span key={j}>{p.text}</span>
                 ),

@@ -225,8 +225,16 @@ export function TreePane({ warning }: { sourceId: string; warning?: string | und
                   <span className="twisty">{e.type === 'dir' ? (r.loading ? '…' : r.expanded ? '▾' : '▸') : ''}</span>
                   <span className={`fname t-${e.type}`}>{e.name}</span>
                   {e.linkname && <span className="link-target muted"> → {e.linkname}</span>}
-                  {e.change === 'removed' && <span className="removed-by small"> removed in layer {e.layer + 1}</span>}
-                  {e.change === 'modified' && e.changed?.length ? <span className="small muted changed-aspects">({e.changed.join(', ')})</span> : null}
+                  {e.change === 'removed' && (
+                    <span className="removed-by small" title={`removed in layer ${e.layer + 1}`}>
+                      removed in layer {e.layer + 1}
+                    </span>
+                  )}
+                  {e.change === 'modified' && e.changed?.length ? (
+                    <span className="small muted changed-aspects" title={`changed: ${e.changed.join(', ')}`}>
+                      ({e.changed.join(', ')})
+                    </span>
+                  ) : null}
                 </span>
                 {columns && (
                   <>

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fx, noSharedFixtures } from '../helpers/fixtures.js';
 import { writeBigLayout, writeDamagedLayout, writeViewerLayout } from './big-layout.js';
 import { ARTIFACTS, buildRenderer, launchChromium, startWebMode, type WebMode } from './helpers.js';
-import { addedRemoved, dockerSaveFacts, mergedPaths, type SaveFacts } from './tar-oracle.js';
+import { addedRemoved, dockerSaveFacts, layoutChanges, layoutLayerBlobs, listGzipLayer, mergedPaths, type SaveFacts, type TarEntryFacts } from './tar-oracle.js';
+import type { RealisticFacts } from '../fixtures/types.js';
 
 // The explorer UI in web mode against the real core. Every count the UI shows is compared with facts
 // read by GNU tar or from the fixture builder's facts files, never with our core's own answers.
@@ -449,6 +450,249 @@ function configHistory(archive: string): { created_by?: string; empty_layer?: bo
 function execTar(args: string[]): Buffer {
   return execFileSync('tar', args, { maxBuffer: 1 << 30 });
 }
+
+/** Every row of the virtualized tree (path → change), read by scrolling the list from top to bottom. */
+async function allRows(page: Page): Promise<Map<string, string>> {
+  const want = Number(await page.locator('.tree-list').getAttribute('data-rows'));
+  const rows = await page.locator('.tree-list').evaluate(async (el) => {
+    const out: [string, string][] = [];
+    const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(null))));
+    el.scrollTop = 0;
+    for (let i = 0; i < 10_000; i++) {
+      await frame();
+      for (const r of el.querySelectorAll('.tree-row')) out.push([r.getAttribute('data-path')!, r.getAttribute('data-change') ?? '']);
+      const before = el.scrollTop;
+      el.scrollTop += el.clientHeight;
+      if (el.scrollTop === before) break;
+    }
+    return out;
+  });
+  const map = new Map(rows);
+  expect(map.size, 'rows read while scrolling = rows in the list').toBe(want);
+  return map;
+}
+
+const pathsOf = (rows: Map<string, string>, change: string) => [...rows].filter(([, c]) => c === change).map(([p]) => p).sort();
+
+/** Clicks a graph node until it is the selected one (the canvas may still be panning to the last selection). */
+async function selectNode(page: Page, digest: string) {
+  const node = page.locator(`.gnode[data-digest="${digest}"]`);
+  await expect
+    .poll(async () => {
+      await node.click();
+      return page.locator('.gnode.selected').getAttribute('data-digest');
+    })
+    .toBe(digest);
+}
+
+describe('explorer UI (web mode, realistic debootstrap + umoci image)', () => {
+  let web: WebMode;
+  let browser: Browser;
+  let page: Page;
+  let facts: RealisticFacts;
+  let layout: string;
+  let blobs: string[];
+  let layers: TarEntryFacts[][];
+
+  beforeAll(async () => {
+    buildRenderer();
+    const fixtures = inject('fixtures');
+    layout = fixtures.realistic.layout;
+    facts = JSON.parse(readFileSync(fixtures.realistic.facts, 'utf8')) as RealisticFacts;
+    // Read with GNU tar only (never with our core): every entry of every layer.
+    blobs = layoutLayerBlobs(layout, facts.manifestDigest);
+    layers = blobs.map(listGzipLayer);
+    web = await startWebMode(layout);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(web.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.stop();
+  });
+
+  it('graph: the layout index, the manifest, its config and layers; indexed for the first time into this run’s cache', async () => {
+    const index = page.locator('.gnode[data-kind="index"]');
+    await index.waitFor();
+    expect(await index.locator('.badge.synthetic').textContent()).toBe('index.json');
+    const manifest = page.locator(`.gnode[data-digest="${facts.manifestDigest}"]`);
+    await manifest.waitFor();
+    expect(await manifest.getAttribute('data-kind')).toBe('manifest');
+    expect(await page.locator(`.gnode[data-digest="${facts.configDigest}"]`).getAttribute('data-kind')).toBe('config');
+    for (const l of facts.layers) expect(await page.locator(`.gnode[data-digest="${l.digest}"]`).getAttribute('data-kind')).toBe('layer');
+    // Indexing reads (and so verifies) every layer; the indexes land in this server's own empty cache.
+    await expect.poll(() => page.locator('.gnode[data-kind="layer"] .verify-verified').count(), { timeout: 120_000 }).toBe(facts.layers.length);
+    const idx = readdirSync(web.cacheDir, { recursive: true }).map(String).filter((f) => f.endsWith('.idx'));
+    expect(idx.length).toBe(facts.layers.length);
+    await shot(page, 'realistic-graph');
+  });
+
+  it('manifest → the layer that deletes, modifies, chmods, chowns → the tree shows exactly its changes', async () => {
+    // The layer made by that history step (empty_layer steps make none).
+    const steps = facts.history.filter((h) => !h.empty_layer);
+    const n = steps.findIndex((h) => /delete, modify, chmod, chown/.test(h.created_by ?? ''));
+    expect(n).toBeGreaterThan(0);
+    const want = layoutChanges(blobs, layers, n - 1, n);
+    // The builder's own account of the step is part of what GNU tar sees.
+    const step = facts.expect.steps.find((s) => s.layer === n)!;
+    for (const p of step.added) expect(want.added.has('/' + p), p).toBe(true);
+    for (const p of step.changed) expect(want.modified.has('/' + p), p).toBe(true);
+    for (const p of step.removed) expect(want.removed.has('/' + p), p).toBe(true);
+
+    await selectNode(page, facts.manifestDigest);
+    await expect.poll(() => page.locator('.inspector .insp-head').textContent()).toContain('manifest');
+    await selectNode(page, facts.layers[n]!.digest);
+    await expect.poll(() => page.locator('.layer-facts').textContent()).toContain('delete, modify, chmod, chown');
+    await shot(page, 'realistic-layer-node');
+    await page.getByRole('button', { name: `Files of layer ${n + 1}` }).click();
+
+    const summary = page.getByLabel('Diff summary');
+    await expect.poll(() => summary.textContent()).toContain(`+${want.added.size} added`);
+    expect(await summary.textContent()).toContain(`~${want.modified.size} modified`);
+    expect(await summary.textContent()).toContain(`−${want.removed.size} removed`);
+    // The layer list says the same for that layer.
+    const row = page.locator(`.layer-row[data-layer="${n}"]`);
+    expect(await row.locator('.c-added').textContent()).toBe(`+${want.added.size}`);
+    expect(await row.locator('.c-modified').textContent()).toBe(`~${want.modified.size}`);
+    expect(await row.locator('.c-removed').textContent()).toBe(`−${want.removed.size}`);
+    await page.locator('.tree-row[data-change="removed"]').first().waitFor();
+    await shot(page, 'realistic-layer-tree');
+
+    // Each change kind alone, every folder open: the rows marked so are exactly the paths GNU tar gives.
+    const filters = page.getByRole('group', { name: 'Show changes' });
+    for (const kind of ['added', 'modified', 'removed'] as const) {
+      await filters.getByRole('button', { name: kind }).click();
+      await page.getByRole('button', { name: 'Expand', exact: true }).click();
+      await expect.poll(() => page.locator(`.tree-row[data-change="${kind}"]`).count()).toBeGreaterThan(0);
+      await expect.poll(async () => pathsOf(await allRows(page), kind)).toEqual([...want[kind]].sort());
+      if (kind === 'removed') {
+        await page.locator('.tree-list').evaluate((el) => (el.scrollTop = 0));
+        await shot(page, 'realistic-filter-removed');
+      }
+      await filters.getByRole('button', { name: kind }).click();
+    }
+    // Modified rows say what changed (mode for chmod-me, uid/gid for chown-me).
+    await filters.getByRole('button', { name: 'modified' }).click();
+    await page.getByRole('button', { name: 'Expand', exact: true }).click();
+    await expect.poll(() => page.locator('.tree-row[data-path="/opt/app/chmod-me"] .changed-aspects').textContent()).toContain('mode');
+    expect(await page.locator('.tree-row[data-path="/opt/app/chown-me"] .changed-aspects').textContent()).toMatch(/uid.*gid/);
+    await shot(page, 'realistic-filter-modified');
+    await filters.getByRole('button', { name: 'modified' }).click();
+  });
+
+  it('Inspector: a digest in the raw JSON goes to its node; the config lists Env and Cmd and marks empty_layer steps', async () => {
+    await page.getByRole('tab', { name: 'Graph' }).click();
+    await selectNode(page, facts.manifestDigest);
+    const json = page.locator('.inspector .raw-json');
+    // The manifest's layers[2] digest → that layer's node.
+    await json.locator('.digest-link', { hasText: facts.layers[2]!.digest }).click();
+    await expect.poll(() => page.locator('.gnode.selected').getAttribute('data-digest')).toBe(facts.layers[2]!.digest);
+    expect(await page.locator('.inspector .digest-full').textContent()).toBe(facts.layers[2]!.digest);
+    // Back to the manifest, then its config digest → the config node.
+    await selectNode(page, facts.manifestDigest);
+    await json.locator('.digest-link', { hasText: facts.configDigest }).click();
+    await expect.poll(() => page.locator('.gnode.selected').getAttribute('data-digest')).toBe(facts.configDigest);
+    expect(await page.locator('.inspector .digest-full').textContent()).toBe(facts.configDigest);
+
+    const cfg = page.locator('.config-view');
+    await cfg.waitFor();
+    const prop = (k: string) => cfg.locator('.props tr').filter({ has: page.locator('th', { hasText: new RegExp(`^${k}$`) }) }).locator('td');
+    const env = facts.config.Env as string[];
+    expect(await prop('Env').locator('li').allTextContents()).toEqual(env);
+    expect(await prop('Cmd').textContent()).toBe(JSON.stringify(facts.config.Cmd));
+    expect(await prop('User').textContent()).toBe(facts.config.User);
+    expect(await prop('WorkingDir').textContent()).toBe(facts.config.WorkingDir);
+    // History as the config has it: one line per step, the empty_layer ones marked "no layer".
+    const hist = cfg.getByRole('list', { name: 'History' }).locator('li');
+    expect(await hist.count()).toBe(facts.history.length);
+    for (let i = 0; i < facts.history.length; i++) {
+      const h = facts.history[i]!;
+      const li = hist.nth(i);
+      expect(await li.getAttribute('class'), `step ${i}`).toBe(h.empty_layer ? 'empty-layer' : '');
+      expect(await li.locator('.hist-layer').textContent()).toBe(h.empty_layer ? 'no layer' : `layer ${facts.history.slice(0, i).filter((x) => !x.empty_layer).length + 1}`);
+    }
+    expect(facts.history.some((h) => h.empty_layer)).toBe(true);
+    await cfg.getByRole('list', { name: 'History' }).scrollIntoViewIfNeeded();
+    await shot(page, 'realistic-config');
+  });
+
+  it('Extract folder…: a progress bar with files and bytes, Cancel leaves nothing; a full extraction matches GNU tar', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'oci-e2e-extract-'));
+    try {
+      await page.getByRole('tab', { name: 'Layers & files' }).click();
+      await page.locator('.layer-row.final').click();
+      await (await treeRow(page, '/usr')).click();
+      await page.getByRole('button', { name: 'Extract folder…' }).click();
+      const target = path.join(out, 'usr');
+      await page.getByLabel('Target path on the server').fill(target);
+      await page.getByRole('button', { name: 'Extract', exact: true }).click();
+      const bar = page.getByRole('progressbar', { name: 'Extracting progress' });
+      await bar.waitFor();
+      // Bytes rise against a known total before it ends.
+      await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { interval: 20 }).toBeGreaterThan(0);
+      expect(await bar.getAttribute('aria-valuetext')).toMatch(/^[\d,]+ files? · .+ of .+ \(\d+ %\)$/);
+      // The bar's fill is the share the text gives.
+      const fill = await bar.evaluate((el) => ({ share: (el.firstElementChild as HTMLElement).getBoundingClientRect().width / el.clientWidth, now: Number(el.getAttribute('aria-valuenow')) }));
+      expect(Math.abs(fill.share * 100 - fill.now)).toBeLessThan(1.5);
+      await shot(page, 'extract-progress');
+      await page.getByRole('button', { name: 'Cancel extracting' }).click();
+      const result = page.locator('.viewer .save .job-result');
+      await expect.poll(() => result.getAttribute('data-state')).toBe('cancelled');
+      expect(await result.textContent()).toMatch(/cancelled/i);
+      await shot(page, 'extract-cancelled');
+      // The core made the folder, so a cancel removes it again.
+      expect(existsSync(target)).toBe(false);
+
+      // A whole (smaller) folder: the outcome line, and the files on disk are what GNU tar says.
+      const opt = await treeRow(page, '/opt');
+      if ((await opt.getAttribute('aria-expanded')) !== 'true') await opt.click();
+      await (await treeRow(page, '/opt/app')).click();
+      await page.getByRole('button', { name: 'Extract folder…' }).click();
+      const target2 = path.join(out, 'app');
+      await page.getByLabel('Target path on the server').fill(target2);
+      await page.getByRole('button', { name: 'Extract', exact: true }).click();
+      await expect.poll(() => result.getAttribute('data-state'), { timeout: 60_000 }).toBe('done');
+      expect(await result.textContent()).toContain(`to ${target2}`);
+      // The final image's opt/app/etc/config.ini (changed by layer 3) and data.bin (resized by it).
+      const last = (p: string) => [...layers.keys()].reverse().find((i) => layers[i]!.some((e) => e.path === p && e.type === 'file'))!;
+      const cfg = last('/opt/app/etc/config.ini');
+      const body = execFileSync('tar', ['-xzOf', blobs[cfg]!, 'opt/app/etc/config.ini']);
+      expect(readFileSync(path.join(target2, 'opt/app/etc/config.ini')).equals(body)).toBe(true);
+      expect(statSync(path.join(target2, 'opt/app/data.bin')).size).toBe(layers[last('/opt/app/data.bin')]!.find((e) => e.path === '/opt/app/data.bin')!.size);
+      await shot(page, 'extract-done');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('a path that fails to open while an image shows: the core’s sentence under the tab strip, dismissible', async () => {
+    const bad = '/nonexistent/dropped-image.tar';
+    const dt = await page.evaluateHandle((p) => {
+      const t = new DataTransfer();
+      t.setData('text/plain', p);
+      return t;
+    }, bad);
+    await page.dispatchEvent('.main', 'dragover', { dataTransfer: dt });
+    await page.dispatchEvent('.main', 'drop', { dataTransfer: dt });
+    const toast = page.locator('.open-status [role="alert"]');
+    await toast.waitFor();
+    const text = (await toast.textContent())!;
+    expect(text).toContain('Could not open');
+    expect(text).toContain(bad);
+    expect(text.length).toBeGreaterThan(bad.length + 30);
+    // The image stays on screen beneath it.
+    expect(await page.getByRole('tablist', { name: 'Open sources' }).getByRole('tab').count()).toBe(1);
+    expect(await page.locator('.tree-pane').isVisible()).toBe(true);
+    await shot(page, 'open-error-toast');
+    await page.getByLabel('Theme').selectOption('dark');
+    await shot(page, 'open-error-toast-dark');
+    await page.getByLabel('Theme').selectOption('system');
+    await toast.getByRole('button', { name: 'Dismiss' }).click();
+    await expect.poll(() => page.locator('.open-status').count()).toBe(0);
+  });
+});
 
 describe('explorer UI performance (100k-entry tree)', () => {
   let web: WebMode;
