@@ -16,6 +16,12 @@ export interface IndexLayerOptions {
   signal?: AbortSignal;
   /** Keep a copy of the uncompressed tar here (random reads in big compressed layers). */
   contentFile?: string;
+  /**
+   * Most bytes the content copy may take (default: the cache volume's free space less a reserve of
+   * max(1 GiB, 10 % of the volume)). Past it the copy is dropped and indexing goes on: reads then decode
+   * from the start. A decompression bomb can therefore never fill the disk.
+   */
+  contentBudget?: number;
   /** The blob stream is wrapped in a VerifyingStream for `digest` (lets raw layers skip re-hashing). */
   blobVerified?: boolean;
   onProgress?: (p: { bytesDone: number; entries: number }) => void;
@@ -46,14 +52,23 @@ export async function indexLayerStream(blob: Readable, opts: IndexLayerOptions):
     if (opts.signal?.aborted) throw new ExplorerError('CANCELLED', 'Indexing was cancelled.');
     const dec = await openDecoded(blob, opts.digest, { ...(opts.diffId ? { diffId: opts.diffId } : {}), ...(opts.limits ? { limits: opts.limits } : {}), blobVerified: opts.blobVerified === true });
     compression = dec.stats.compression;
+    let budget = 0;
     if (opts.contentFile) {
       await fsp.mkdir(path.dirname(opts.contentFile), { recursive: true });
+      budget = opts.contentBudget ?? (await freeBudget(path.dirname(opts.contentFile)));
       tmp = `${opts.contentFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
       ws = createWriteStream(tmp);
     }
+    const dropCopy = async () => {
+      ws!.destroy();
+      await fsp.rm(tmp!, { force: true });
+      ws = undefined;
+      tmp = undefined;
+    };
     let lastReport = 0;
     let tarFailed = false;
     for await (const chunk of dec.stream as AsyncIterable<Buffer>) {
+      if (ws && dec.stats.bytesOut > budget) await dropCopy();
       if (!tarFailed) {
         try {
           scanner.write(chunk);
@@ -108,6 +123,16 @@ export async function indexLayerStream(blob: Readable, opts: IndexLayerOptions):
     uncompressedSize: uncompressed,
     complete: complete && !fatal,
   });
+}
+
+/** Free bytes on the volume of `dir` less a reserve; 0 when it cannot be told (no copy then). */
+async function freeBudget(dir: string): Promise<number> {
+  try {
+    const st = await fsp.statfs(dir);
+    return Math.max(0, st.bavail * st.bsize - Math.max(1024 ** 3, 0.1 * st.blocks * st.bsize));
+  } catch {
+    return 0;
+  }
 }
 
 function problemOf(e: unknown): Problem {
