@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { closeSync, copyFileSync, createReadStream, existsSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, existsSync, openSync, promises as fsp, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ExplorerError, toExplorerError, type Problem } from '../errors.js';
 import { shortDigest, type Digest } from '../oci/digest.js';
@@ -336,6 +336,8 @@ export class ImageLayers extends EventEmitter {
   }
 }
 
+const WRITES_IN_FLIGHT = 16;
+
 /** Writes ranges of one sequential stream into files (sorted by offset; ranges may repeat for hard-linked copies). */
 async function writeRanges(stream: Readable, all: { offset: number; size: number; dest: string }[], signal?: AbortSignal, onFile?: (bytes: number) => void): Promise<void> {
   // Several paths with one content (hard links outside the subtree): write once, copy the rest.
@@ -351,10 +353,27 @@ async function writeRanges(stream: Readable, all: { offset: number; size: number
   let k = 0;
   let fd: number | undefined;
   let written = 0;
+  // A file that lies whole in one chunk is written asynchronously, several at a time: creating a file
+  // costs far more kernel time than its bytes here (~0.75 ms per create on our VMs), and the thread
+  // pool spreads that over the cores while this thread decodes. Files spanning chunks are written in
+  // place (sync, no round trip per piece).
+  const inflight = new Set<Promise<void>>();
+  let failed: { e: unknown } | undefined;
+  const writeWhole = async (dest: string, data: Buffer, size: number) => {
+    const p: Promise<void> = fsp
+      .writeFile(dest, data, { mode: 0o600 })
+      .then(
+        () => onFile?.(size),
+        (e: unknown) => void (failed ??= { e }),
+      )
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+    if (inflight.size >= WRITES_IN_FLIGHT) await Promise.race(inflight);
+    if (failed) throw failed.e;
+  };
   const openNext = async () => {
     while (k < files.length && files[k]!.size === 0) {
-      writeFileSync(files[k]!.dest, '', { mode: 0o600 });
-      onFile?.(0);
+      await writeWhole(files[k]!.dest, Buffer.alloc(0), 0);
       k++;
     }
   };
@@ -371,7 +390,14 @@ async function writeRanges(stream: Readable, all: { offset: number; size: number
         const a = Math.max(f.offset + written - cpos, 0);
         const b = Math.min(f.offset + f.size - cpos, c.length);
         if (a >= c.length) break;
-        // Sync writes: no thread-pool round trip per small file; the stream loop yields between chunks.
+        if (fd === undefined && written === 0 && f.offset >= cpos && f.offset + f.size - cpos <= c.length) {
+          await writeWhole(f.dest, c.subarray(a, b), f.size);
+          k++;
+          await openNext();
+          c = c.subarray(b);
+          cpos += b;
+          continue;
+        }
         if (fd === undefined) fd = openSync(f.dest, 'w', 0o600);
         writeAllSync(fd, c.subarray(a, b));
         written += b - a;
@@ -388,9 +414,13 @@ async function writeRanges(stream: Readable, all: { offset: number; size: number
       }
       if (k >= files.length) break;
     }
+    await Promise.all(inflight);
+    if (failed) throw failed.e;
   } finally {
     if (fd !== undefined) closeSync(fd);
     stream.destroy();
+    // Nothing may still be writing when the caller cleans up after a failure.
+    await Promise.allSettled([...inflight]);
   }
   if (k < files.length) throw new ExplorerError('EXTRACT_FAILED', `The layer ended before ${files[k]!.dest} was complete; the layer is truncated.`);
   for (const [from, to, size] of copies) {

@@ -96,6 +96,21 @@ describe('ImageLayers', () => {
     expect(good.layers.map((l) => [l.state, l.fromCache])).toEqual([['ready', true], ['ready', true]]);
   });
 
+  it('extraction writes layers side by side; one failing layer stops the rest and nothing is left behind', async () => {
+    const tars = await Promise.all([0, 1, 2, 3].map((k) => makeTar(Array.from({ length: 300 }, (_, i) => ({ name: `l${k}/f${i}`, content: `layer ${k} file ${i}\n`.repeat(50) })))));
+    const img = await image(tars.map((tar) => ({ tar, compress: 'gzip' as const })), { workers: 0, contentCacheMin: Infinity });
+    await img.layers.index();
+    const ok = path.join(tmp('oci-lanes-'), 'root');
+    const r = await img.layers.extract(ok);
+    expect(r.files).toBe(1200);
+    for (const k of [0, 3]) expect(readFileSync(path.join(ok, `l${k}/f299`), 'utf8')).toBe(`layer ${k} file 299\n`.repeat(50));
+    // Layer 2's blob disappears after indexing: its lane fails, the others stop, the target is removed.
+    img.src.blobs.delete(img.descs[2]!.digest);
+    const bad = path.join(tmp('oci-lanes-'), 'root');
+    await expect(img.layers.extract(bad)).rejects.toMatchObject({ code: 'EXTRACT_FAILED' });
+    expect(existsSync(bad)).toBe(false);
+  });
+
   it('extracts a hard link whose tar target names a symlinked parent as a real hard link', async () => {
     const img = await image([{ tar: await makeTar([{ name: 'usr/lib/', type: 'directory' }, { name: 'lib', type: 'symlink', linkname: 'usr/lib' }]) }, { tar: await makeTar([{ name: 'lib/x', content: 'xx' }, { name: 'lib/y', type: 'link', linkname: 'lib/x' }]) }]);
     await img.layers.index();
