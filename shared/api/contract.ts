@@ -222,7 +222,7 @@ export interface TreeEntry {
   sizeDelta?: number;
   /** Directories: direct children in this view (after filters). */
   childCount?: number;
-  /** Directories: bytes of all files below (after filters). */
+  /** Directories: bytes of all files below in this view (the folder's weight; change filters and search narrow the rows, not this figure). */
   totalSize?: number;
   /** With a search: this entry itself matches (ancestors of hits are listed too, with match false). */
   match?: boolean;
