@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fx, noSharedFixtures } from '../helpers/fixtures.js';
 import { writeBigLayout, writeDamagedLayout, writeViewerLayout } from './big-layout.js';
-import { ARTIFACTS, buildRenderer, launchChromium, startWebMode, type WebMode } from './helpers.js';
+import { ARTIFACTS, buildRenderer, openApp, type WebMode } from './helpers.js';
 import { addedRemoved, dockerSaveFacts, layoutChanges, layoutLayerBlobs, listGzipLayer, mergedPaths, type SaveFacts, type TarEntryFacts } from './tar-oracle.js';
 import type { RealisticFacts } from '../fixtures/types.js';
 
@@ -53,10 +53,7 @@ describe.skipIf(noSharedFixtures)('explorer UI (web mode, dive test image)', () 
     buildRenderer();
     facts = dockerSaveFacts(DIVE);
     for (let i = 0; i < facts.layers.length; i++) merged.push(mergedPaths(facts.layers, i));
-    web = await startWebMode(DIVE);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(web.url);
+    ({ web, browser, page } = await openApp(DIVE));
   });
 
   afterAll(async () => {
@@ -502,10 +499,7 @@ describe('explorer UI (web mode, realistic debootstrap + umoci image)', () => {
     // Read with GNU tar only (never with our core): every entry of every layer.
     blobs = layoutLayerBlobs(layout, facts.manifestDigest);
     layers = blobs.map(listGzipLayer);
-    web = await startWebMode(layout);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(web.url);
+    ({ web, browser, page } = await openApp(layout));
   });
 
   afterAll(async () => {
@@ -706,10 +700,7 @@ describe('explorer UI performance (100k-entry tree)', () => {
     buildRenderer();
     dir = mkdtempSync(path.join(os.tmpdir(), 'oci-e2e-big-'));
     await writeBigLayout(dir, DIRS, FILES);
-    web = await startWebMode(dir);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(web.url);
+    ({ web, browser, page } = await openApp(dir));
   });
 
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 
 // Web mode for e2e tests: the real CLI (`oci-explorer serve`) in its own process with its own state
@@ -81,4 +81,20 @@ export async function startWebMode(source?: string): Promise<WebMode> {
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/** Web mode on `source` and a 1280×800 Chromium page at its URL (both ended again if either fails to start). */
+export async function openApp(source: string): Promise<{ web: WebMode; browser: Browser; page: Page }> {
+  const web = await startWebMode(source);
+  let browser: Browser | undefined;
+  try {
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(web.url);
+    return { web, browser, page };
+  } catch (e) {
+    await browser?.close();
+    await web.stop();
+    throw e;
+  }
 }

@@ -2,8 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CliIO } from '../../../shared/cli/io.js';
-import { main } from '../../../shared/cli/main.js';
+import { cliRunner } from '../../helpers/cli.js';
 import { formatPlatform, hostPlatform } from '../../../shared/oci/platform.js';
 import { B, STACK_EFFICIENCY, stackTars } from '../layers/eff-stack.js';
 import { makeTar } from '../layers/helpers.js';
@@ -14,14 +13,7 @@ import { writeLayout } from '../layers/layout.js';
 
 const tmp = (p: string) => mkdtempSync(path.join(os.tmpdir(), p));
 const cache = tmp('oci-cli-layers-cache-');
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const bytes: Buffer[] = [];
-  const io: CliIO = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), stdoutBytes: (b) => void bytes.push(Buffer.from(b)), cwd: process.cwd(), env: { OCI_EXPLORER_CACHE: cache } };
-  const code = await main(argv, io);
-  return { code, out, err, bytes: Buffer.concat(bytes) };
-}
+const cli = cliRunner(cache);
 const jsonLines = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** A .dive-ci file in a temp folder. */

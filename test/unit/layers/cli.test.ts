@@ -3,20 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseBytes, parseCiConfig } from '../../../shared/cli/commands/efficiency.js';
-import type { CliIO } from '../../../shared/cli/io.js';
-import { main } from '../../../shared/cli/main.js';
+import { cliRunner } from '../../helpers/cli.js';
 import { fx, noSharedFixtures } from '../../helpers/fixtures.js';
 import { dockerSaveLayers, tarHeaders, tarMembers } from './helpers.js';
 
 const cache = mkdtempSync(path.join(os.tmpdir(), 'oci-cli-cache-'));
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const bytes: Buffer[] = [];
-  const io: CliIO = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), stdoutBytes: (b) => void bytes.push(Buffer.from(b)), cwd: process.cwd(), env: { OCI_EXPLORER_CACHE: cache } };
-  const code = await main(argv, io);
-  return { code, out, err, bytes: Buffer.concat(bytes) };
-}
+const cli = cliRunner(cache);
 const DIVE = fx('dive/.data/test-docker-image.tar');
 
 describe('.dive-ci parsing', () => {

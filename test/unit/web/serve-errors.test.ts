@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,23 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultCore } from '../../../shared/api/core.js';
 import { createHandlerTable } from '../../../shared/api/handlers.js';
 import { runServe } from '../../../shared/cli/commands/serve.js';
-import type { CliIO } from '../../../shared/cli/io.js';
+import { io, renderer } from './serve-helpers.js';
 import { startWebServer } from '../../../shared/web/server.js';
 
 // serve's failures before it serves: a missing UI build and a port someone else holds, each with its
 // own stable code and a sentence that says what to do.
 
-function io(): CliIO & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (s) => void out.push(s), stderr: (s) => void err.push(s), cwd: process.cwd(), env: {} };
-}
-
-async function renderer(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'oe-serve-'));
-  await writeFile(path.join(dir, 'index.html'), '<!doctype html><title>OCI Explorer</title>');
-  return dir;
-}
 
 const held: net.Server[] = [];
 /** Listens on a free port of 127.0.0.1 (as another program would) and returns it. */

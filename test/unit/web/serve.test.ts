@@ -1,22 +1,11 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runServe } from '../../../shared/cli/commands/serve.js';
-import type { CliIO } from '../../../shared/cli/io.js';
+import { io, renderer } from './serve-helpers.js';
 import type { WebServer } from '../../../shared/web/server.js';
 
-function io(): CliIO & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (s) => void out.push(s), stderr: (s) => void err.push(s), cwd: process.cwd(), env: {} };
-}
-
-async function renderer(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'oe-serve-'));
-  await writeFile(path.join(dir, 'index.html'), '<!doctype html><title>OCI Explorer</title>');
-  return dir;
-}
 
 describe('oci-explorer serve', () => {
   it('opens the demo, prints a loopback URL with a token, serves the API, and stops when asked', async () => {
