@@ -1,8 +1,8 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { Decompress as FzstdDecompress } from 'fzstd';
 import { ExplorerError } from '../errors.js';
 import { createDigester, parseDigest, shortDigest, type Digest } from '../oci/digest.js';
+import { jsZstdTransform } from './zstd-js.js';
 
 // Layer blobs are decoded by their magic bytes (media types lie: docker-save says "tar" for gzip;
 // eStargz is multi-member gzip, which Node's gunzip reads member after member).
@@ -163,34 +163,10 @@ export async function openDecoded(
   return { stream: meter, stats };
 }
 
-/** zstd: Node's zlib when it has it (Node >= 22.15 / Electron), else fzstd's streaming decoder. */
+/** zstd: Node's zlib when it has it (Node >= 22.15 / Electron), else fzstd, frame by frame (zstd-js.ts). */
 function zstdTransform(): Transform {
   const native = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
-  if (native) return native();
-  let finished = false;
-  const t: Transform = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      try {
-        d.push(chunk);
-        cb();
-      } catch (e) {
-        cb(e as Error);
-      }
-    },
-    flush(cb) {
-      try {
-        d.push(new Uint8Array(0), true);
-        cb(finished ? null : new Error('unexpected end of zstd data'));
-      } catch (e) {
-        cb(e as Error);
-      }
-    },
-  });
-  const d = new FzstdDecompress((data, final) => {
-    if (data.length) t.push(Buffer.from(data.buffer, data.byteOffset, data.length));
-    if (final) finished = true;
-  });
-  return t;
+  return native ? native() : jsZstdTransform();
 }
 
 function bomb(layer: Digest, what: string): ExplorerError {
