@@ -24,7 +24,7 @@ export interface ExtractOptions {
    * CAP_MKNOD/CAP_CHOWN): a failed mknod is then listed in `skipped`, a failed chown fails the extraction.
    */
   asRoot?: boolean;
-  /** Called as files are written (at least every 256 files and after each layer). */
+  /** Called as files are written (at least every 32 files and after each layer). */
   onProgress?: (p: { files: number; bytes: number; filesTotal: number; bytesTotal: number }) => void;
 }
 
@@ -170,7 +170,7 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
           await writeContent(list, signal, (bytes) => {
             res.files++;
             res.bytes += bytes;
-            if (res.files % 256 === 0) report();
+            if (res.files % 32 === 0) report();
           });
           report();
         } catch (e) {

@@ -625,7 +625,8 @@ describe('explorer UI (web mode, realistic debootstrap + umoci image)', () => {
       const bar = page.getByRole('progressbar', { name: 'Extracting progress' });
       await bar.waitFor();
       // Bytes rise against a known total before it ends.
-      await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { interval: 20 }).toBeGreaterThan(0);
+      // (a wait, not a time limit: the first report comes after the folders and the first files, slower on a busy machine)
+      await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { interval: 20, timeout: 60_000 }).toBeGreaterThan(0);
       expect(await bar.getAttribute('aria-valuetext')).toMatch(/^[\d,]+ files? · .+ of .+ \(\d+ %\)$/);
       // The bar's fill is the share the text gives.
       const fill = await bar.evaluate((el) => ({ share: (el.firstElementChild as HTMLElement).getBoundingClientRect().width / el.clientWidth, now: Number(el.getAttribute('aria-valuenow')) }));
