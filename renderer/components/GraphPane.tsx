@@ -35,12 +35,26 @@ const VERIFY_ICON: Record<string, [string, string]> = {
   missing: ['?', 'The source does not have this blob'],
 };
 
+/**
+ * The node as known now: the graph is read once, before any layer is; layers are verified when first read
+ * (indexing), so the image summary's verify state and problems (a digest mismatch found then) are newer.
+ */
+export function withLayerState(n: GraphNode, layer: Pick<LayerSummary, 'verify' | 'problems'> | undefined): GraphNode {
+  if (!layer) return n;
+  const problems = [...n.problems, ...layer.problems.filter((p) => !n.problems.some((q) => q.code === p.code))];
+  return { ...n, verify: layer.verify, problems };
+}
+
+/** artifactType without the parts every one of them shares ("application/", "vnd."): the node is narrow. */
+export function shortArtifactType(t: string): string {
+  return t.replace(/^application\//, '').replace(/^vnd\./, '');
+}
+
 const DescNodeView = memo(function DescNodeView({ data, selected }: NodeProps<DescNode>) {
-  const n = data.node;
+  const n = withLayerState(data.node, data.layer);
   const badges = problemBadges(n);
   const synth = syntheticInfo(n);
-  // Layers are verified when first read (indexing): the image summary knows more than the graph did.
-  const verify = data.layer?.verify ?? n.verify;
+  const verify = n.verify;
   const [icon, iconTitle] = VERIFY_ICON[verify] ?? ['', ''];
   return (
     <div className={`gnode kind-${n.kind}${selected ? ' selected' : ''}${badges.length ? ' has-problems' : ''}${data.current ? ' current' : ''}`} data-digest={n.digest} data-kind={n.kind}>
@@ -78,6 +92,12 @@ const DescNodeView = memo(function DescNodeView({ data, selected }: NodeProps<De
         ))}
         <span title={`${n.size} bytes`}>{humanBytes(n.size)}</span>
         {data.layer?.uncompressedSize !== undefined && <span title="uncompressed"> → {humanBytes(data.layer.uncompressedSize)}</span>}
+        {/* What a referrer or artifact is (an SBOM, a signature…), readable without opening it. */}
+        {n.artifactType && (
+          <span className="gnode-atype" title={n.artifactType}>
+            · {shortArtifactType(n.artifactType)}
+          </span>
+        )}
         {data.image && (
           <span className="gnode-image" title={`image: layers ${humanBytes(data.image.compressed)} compressed${data.image.uncompressed !== undefined ? ` → ${humanBytes(data.image.uncompressed)} uncompressed` : ''}`}>
             · image {humanBytes(data.image.compressed)}

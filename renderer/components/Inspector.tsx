@@ -12,7 +12,7 @@ import { AttestationView } from './AttestationView.js';
 import { ConfigView } from './ConfigView.js';
 import { Copy } from './Copy.js';
 import { ErrorBanner } from './ErrorBanner.js';
-import { problemBadges } from './GraphPane.js';
+import { problemBadges, withLayerState } from './GraphPane.js';
 import { JsonView } from './JsonView.js';
 
 const HAS_DOC = new Set(['index', 'manifest', 'config', 'attestation', 'signature', 'artifact', 'unknown']);
@@ -33,7 +33,9 @@ export function Inspector({ sourceId }: { sourceId: string }) {
   if (!node) return <aside className="inspector placeholder">Select a node to inspect it.</aside>;
   const mt = explainMediaType(node.mediaType);
   const synth = syntheticInfo(node);
-  const verify = summary?.layers.find((l) => l.digest === node.digest)?.verify ?? node.verify;
+  // A layer's digest is checked when it is first read: the image summary has what that found.
+  const live = withLayerState(node, summary?.layers.find((l) => l.digest === node.digest));
+  const verify = live.verify;
   const layerIndex = summary?.layers.findIndex((l) => l.digest === node.digest) ?? -1;
   // A layer may belong to another image than the one explored (multi-platform): go through its manifest.
   const layerEdges = graph?.edges.filter((e) => e.to === node.digest && e.role === 'layer' && e.index !== undefined) ?? [];
@@ -69,7 +71,7 @@ export function Inspector({ sourceId }: { sourceId: string }) {
           {synth.line}
         </p>
       )}
-      <ProblemList node={node} />
+      <ProblemList node={live} />
       <table className="props">
         <tbody>
           <tr>

@@ -145,22 +145,30 @@ export function LayersPanel({ sourceId }: { sourceId: string }) {
           </button>
         )}
       </div>
-      {view.kind === 'diff' && diff?.key === diffKey && (
-        <div className="diff-summary" aria-label="Diff summary">
-          {diff.err ? (
-            <span className="error-text">{diff.err}</span>
-          ) : diff.d ? (
-            <>
+      {/* Always there, two lines high: a summary arriving (or going, for the final image) must not move the
+          list and the compare bar above it. */}
+      <div className="diff-summary" aria-label={view.kind === 'diff' ? 'Diff summary' : undefined} aria-busy={view.kind === 'diff' && diff?.key !== diffKey}>
+        {view.kind !== 'diff' ? (
+          <span className="muted">Select a layer to see what it changed.</span>
+        ) : diff?.key !== diffKey || (!diff.d && !diff.err) ? (
+          <span className="muted">Comparing…</span>
+        ) : diff.err ? (
+          <span className="error-text" title={diff.err}>
+            {diff.err}
+          </span>
+        ) : diff.d ? (
+          <>
+            <span className="diff-counts">
               <span className="c-added">+{groupDigits(diff.d.added)} added</span>
               <span className="c-modified">~{groupDigits(diff.d.modified)} modified</span>
               <span className="c-removed">−{groupDigits(diff.d.removed)} removed</span>
-              <span className="muted">
-                {humanBytes(diff.d.addedBytes)} added, {humanBytes(diff.d.removedBytes)} removed
-              </span>
-            </>
-          ) : null}
-        </div>
-      )}
+            </span>
+            <span className="muted diff-bytes">
+              {humanBytes(diff.d.addedBytes)} added, {humanBytes(diff.d.removedBytes)} removed
+            </span>
+          </>
+        ) : null}
+      </div>
     </section>
   );
 }

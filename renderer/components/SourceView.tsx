@@ -37,7 +37,7 @@ export function SourceView({ source }: { source: SourceHandle }) {
       <div className="subbar">
         <div className="view-tabs" role="tablist" aria-label="Views">
           {TABS.map(([t, label]) => (
-            <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} onClick={() => setTab(id, t)} disabled={t !== 'graph' && caps?.layers === false}>
+            <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} data-label={label} onClick={() => setTab(id, t)} disabled={t !== 'graph' && caps?.layers === false}>
               {label}
             </button>
           ))}
@@ -57,7 +57,8 @@ export function SourceView({ source }: { source: SourceHandle }) {
           )}
           {img?.loading && (
             <span className="progress" role="status">
-              {img.progress ?? 'Indexing layers…'}{' '}
+              {/* As wide as its longest text: the counter rising must not move Cancel under the pointer. */}
+              <span className="progress-text">{img.progress ?? 'Indexing layers…'}</span>{' '}
               <button className="link" onClick={() => void useImages.getState().cancel(id)}>
                 Cancel
               </button>

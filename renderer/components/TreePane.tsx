@@ -150,15 +150,6 @@ export function TreePane({ warning }: { sourceId: string; warning?: string | und
           )}
         </form>
         <div className="tree-tools">
-          {isDiff && (
-            <div className="seg filters" role="group" aria-label="Show changes">
-              {KINDS.map((k) => (
-                <button key={k} className={`c-${k}` + (t.changes.includes(k) ? ' on' : '')} aria-pressed={t.changes.includes(k)} onClick={() => toggleKind(k)}>
-                  {k}
-                </button>
-              ))}
-            </div>
-          )}
           <select aria-label="Sort" value={`${t.sort.by}-${t.sort.order}`} onChange={(e) => {
             const [by, order] = e.target.value.split('-') as ['name' | 'size', 'asc' | 'desc'];
             t.setSort({ by, order });
@@ -177,6 +168,15 @@ export function TreePane({ warning }: { sourceId: string; warning?: string | und
           <label className="check">
             <input type="checkbox" checked={columns} onChange={(e) => setColumns(e.target.checked)} /> Columns
           </label>
+          {/* Change filters only mean something in a diff view. Last in the row, and kept in place (hidden)
+              otherwise, so switching between the final image and a layer moves none of the other tools. */}
+          <div className={'seg filters' + (isDiff ? '' : ' off')} role="group" aria-label="Show changes" aria-hidden={!isDiff || undefined}>
+            {KINDS.map((k) => (
+              <button key={k} className={`c-${k}` + (t.changes.includes(k) ? ' on' : '')} aria-pressed={t.changes.includes(k)} onClick={() => toggleKind(k)} disabled={!isDiff} tabIndex={isDiff ? undefined : -1}>
+                {k}
+              </button>
+            ))}
+          </div>
         </div>
       </div>
       {warning && (

@@ -64,9 +64,17 @@ export function Treemap({ image, wasted, onOpen }: { image: ImageRef; wasted: re
   // A tile is wasted if it is a wasted path or holds one.
   const isWasted = (p: string) => wasted.some((w) => w === p || w.startsWith(p === '/' ? p : p + '/'));
 
-  if (error) return <p className="muted">{error}</p>;
-  if (!roots) return <p className="muted">Measuring folders…</p>;
-  if (!roots.some((r) => r.size > 0)) return <p className="muted">The image holds no file bytes.</p>;
+  // Until the tiles are in, the box keeps the treemap's size: what is below it must not jump down later.
+  const note = error ?? (!roots ? 'Measuring folders…' : !roots.some((r) => r.size > 0) ? 'The image holds no file bytes.' : undefined);
+  if (note !== undefined)
+    return (
+      <div className="treemap-wrap">
+        <div className="treemap treemap-note" style={{ height: HEIGHT }} aria-busy={!roots && !error}>
+          <p className="muted">{note}</p>
+        </div>
+        <div className="treemap-status small" />
+      </div>
+    );
   return (
     <div className="treemap-wrap">
       <div className="treemap" ref={box} style={{ height: HEIGHT }} aria-label="Treemap of the final image by size" onMouseLeave={() => setHover(undefined)}>

@@ -2,7 +2,7 @@ import { create } from 'zustand';
 import { MAX_DIRS, MAX_PAGE, type ChangeKind, type ImageRef, type SearchPage, type SearchQuery, type TreeEntry, type TreeSort, type TreeView } from '../../shared/api/contract.js';
 import { ancestors } from '../../shared/ui/format.js';
 import { hitAt, pageOf, pageOffset, stepHit, withPage, type HitPages } from '../../shared/ui/search-hits.js';
-import { flattenRows, groupByParent, sortEntries, type TreeRow } from '../../shared/ui/tree-rows.js';
+import { flattenRows, groupByParent, type TreeRow } from '../../shared/ui/tree-rows.js';
 import { api, errorText } from './api.js';
 import { viewKey } from './image.js';
 
@@ -81,6 +81,21 @@ function filterOf(s: Pick<TreeState, 'changes' | 'search'>) {
   if (s.changes.length) f.changes = s.changes;
   if (s.search) f.search = s.search;
   return f;
+}
+
+/**
+ * One folder's children (in name order, as the flat "**" listing gives them) in the order listDir gives for
+ * `sort`: the rows of a folder must not reorder when Expand lists it another way. Like the core: no
+ * folders-first grouping; by size, a folder weighs the bytes below it, and equal sizes keep name order.
+ */
+function sortAsCore(byName: TreeEntry[], sort: TreeSort): TreeEntry[] {
+  if (sort.by === 'name') return sort.order === 'asc' ? byName : [...byName].reverse();
+  const sign = sort.order === 'asc' ? 1 : -1;
+  const size = (e: TreeEntry) => (e.type === 'dir' ? (e.totalSize ?? 0) : e.size);
+  return byName
+    .map((e, i) => ({ e, i, s: size(e) }))
+    .sort((a, b) => sign * (a.s - b.s) || a.i - b.i)
+    .map((x) => x.e);
 }
 
 let searchToken = 0;
@@ -268,7 +283,7 @@ export const useTree = create<TreeState>((set, get) => {
             if (page.hits.length === 0 || offset >= page.total) break;
           }
           children = groupByParent(all);
-          for (const list of children.values()) sortEntries(list, s.sort);
+          for (const [dir, list] of children) children.set(dir, sortAsCore(list, s.sort));
           if (!children.has('/')) children.set('/', get().children.get('/') ?? []);
         } else {
           children = new Map(get().children);
