@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, promises as fsp, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fsp, readSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -40,6 +40,9 @@ export interface TarVfsOptions {
   /** Folder deleted on close (the temp copy of a compressed archive). */
   cleanup?: string;
 }
+
+/** Reads up to this size are served from one synchronous pread. */
+const SMALL_READ = 256 * 1024;
 
 export class TarVfs implements Vfs {
   readonly label: string;
@@ -90,6 +93,19 @@ export class TarVfs implements Vfs {
     return got === length ? buf : buf.subarray(0, got);
   }
 
+  /** The scan's reads: synchronous preads (a 512-byte header costs microseconds; a thread-pool round trip costs more). */
+  private readAtSync(fd: number, offset: number, length: number): Buffer {
+    const buf = Buffer.alloc(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, buf, got, length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    this.bytesScanned += got;
+    return got === length ? buf : buf.subarray(0, got);
+  }
+
   private truncated(what: string, offset: number): ExplorerError {
     return new ExplorerError(
       'ARCHIVE_TRUNCATED',
@@ -104,7 +120,10 @@ export class TarVfs implements Vfs {
     let globalPax: Pax = {};
     let longName: string | undefined;
     let longLink: string | undefined;
+    let headers = 0;
     for (;;) {
+      // A huge archive (thousands of entries) still lets the event loop breathe.
+      if (++headers % 1024 === 0) await new Promise<void>((r) => setImmediate(r));
       if (offset >= this.fileSize) break; // no end-of-archive blocks: tolerated, like GNU tar
       if (offset + BLOCK > this.fileSize) {
         if (offset === 0) {
@@ -112,7 +131,7 @@ export class TarVfs implements Vfs {
         }
         throw this.truncated('a header', offset);
       }
-      const h = await this.readAt(fh, offset, BLOCK);
+      const h = this.readAtSync(fh.fd, offset, BLOCK);
       if (h.every((b) => b === 0)) break; // end-of-archive marker
       checkHeader(h, offset, this.label);
       const typeflag = String.fromCharCode(h[156] ?? 0);
@@ -130,7 +149,7 @@ export class TarVfs implements Vfs {
         if (size > MAX_META_BYTES) {
           throw new ExplorerError('ARCHIVE_INVALID', `${this.label} has a ${size}-byte extended header at byte ${offset}, far more than any real archive needs: the file is damaged or hostile.`, { path: this.label, offset });
         }
-        const data = await this.readAt(fh, dataOffset, size);
+        const data = this.readAtSync(fh.fd, dataOffset, size);
         if (typeflag === 'x') pax = parsePax(data, offset, this.label);
         else if (typeflag === 'g') globalPax = { ...globalPax, ...parsePax(data, offset, this.label) };
         else if (typeflag === 'L') longName = cString(data);
@@ -229,11 +248,12 @@ export class TarVfs implements Vfs {
   private async readEntry(e: TarEntry, rel: string, start: number, end: number): Promise<Buffer> {
     const fh = await this.handle();
     const buf = Buffer.alloc(end - start);
+    const small = buf.length <= SMALL_READ; // one synchronous pread beats a thread-pool round trip
     let got = 0;
     while (got < buf.length) {
-      const { bytesRead } = await fh.read(buf, got, buf.length - got, e.offset + start + got);
-      if (bytesRead === 0) throw this.truncated(rel, e.offset + start + got);
-      got += bytesRead;
+      const n = small ? readSync(fh.fd, buf, got, buf.length - got, e.offset + start + got) : (await fh.read(buf, got, buf.length - got, e.offset + start + got)).bytesRead;
+      if (n === 0) throw this.truncated(rel, e.offset + start + got);
+      got += n;
     }
     return buf;
   }
@@ -244,6 +264,11 @@ export class TarVfs implements Vfs {
     const start = Math.min(Math.max(0, opts.start ?? 0), e.size);
     const end = Math.min(Math.max(start, opts.end ?? e.size), e.size);
     if (end <= start) return Readable.from([]);
+    if (end - start <= SMALL_READ) {
+      // Manifests, configs, indexes: one pread on the archive's open handle instead of a new stream (open, reads, close).
+      if (opts.signal?.aborted) throw new ExplorerError('CANCELLED', 'Reading was cancelled.');
+      return Readable.from([await this.readEntry(e, rel, start, end)]);
+    }
     const o: { start: number; end: number; signal?: AbortSignal } = { start: e.offset + start, end: e.offset + end - 1 };
     if (opts.signal) o.signal = opts.signal;
     return createReadStream(this.file, o);
