@@ -451,7 +451,8 @@ export function createLayerEngine(apiOpts: ApiLayerEngineOptions = {}): LayerEng
         const out: LayerSummary = { index: info.index, digest: info.descriptor.digest, mediaType: info.descriptor.mediaType, compressedSize: info.descriptor.size, verify, problems: info.problems };
         if (info.diffId) out.diffId = info.diffId;
         if (idx) {
-          out.uncompressedSize = idx.meta.uncompressedSize;
+          // A layer that failed part-way has no true uncompressed size: leave it out rather than show a partial one.
+          if (idx.meta.complete) out.uncompressedSize = idx.meta.uncompressedSize;
           out.fileCount = info.entries;
           const d = diffOf(s, info.index > 0 ? { start: 0, end: info.index - 1 } : null, { start: info.index, end: info.index }, false).summary;
           out.added = d.added;
