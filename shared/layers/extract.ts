@@ -151,7 +151,12 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
       filesTotal += list.length;
       for (const f of list) bytesTotal += f.size;
     }
-    const report = () => opts.onProgress?.({ files: res.files, bytes: res.bytes, filesTotal, bytesTotal });
+    let reported = -1;
+    const report = () => {
+      if (res.files === reported) return; // nothing new since the last report
+      reported = res.files;
+      opts.onProgress?.({ files: res.files, bytes: res.bytes, filesTotal, bytesTotal });
+    };
     // Layers write disjoint paths, so several stream at once: one layer's decoding (zlib on the thread
     // pool) overlaps another's writes. A few at a time bounds the buffers held.
     const lists = [...byLayer.values()];
