@@ -641,6 +641,10 @@ describe('explorer UI (web mode, realistic debootstrap + umoci image)', () => {
       expect(existsSync(target)).toBe(false);
 
       // A whole (smaller) folder: the outcome line, and the files on disk are what GNU tar says.
+      // Collapse first: /opt is then on screen without scrolling the virtual list (a click that has to scroll
+      // a long list re-renders the row under it, which on a loaded machine can go on until the click times out).
+      await page.getByRole('button', { name: 'Collapse', exact: true }).click();
+      await page.locator('.tree-row[data-path="/usr"][aria-expanded="false"]').waitFor();
       const opt = await treeRow(page, '/opt');
       if ((await opt.getAttribute('aria-expanded')) !== 'true') await opt.click();
       await (await treeRow(page, '/opt/app')).click();
