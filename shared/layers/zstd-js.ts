@@ -2,11 +2,11 @@ import { Transform } from 'node:stream';
 import { decompress as fzstdDecompress, Decompress as FzstdDecompress } from 'fzstd';
 
 // zstd in JavaScript, for runtimes whose zlib has no zstd (Node < 22.15; Electron has it natively).
-// fzstd's streaming decoder allocates and zeroes a whole window (often 32 MiB) for every frame, and
-// zstd:chunked layers are thousands of small frames (16,870 in a 96 MB layer: 33 s). So frames are cut
-// out here and each decoded on its own into a buffer of its declared size; a frame that is big, or
-// declares a big size, goes through the streaming decoder on its own (bounded memory), and the frames
-// after it are cut out again.
+// fzstd's streaming decoder allocates a whole window (often 32 MiB) for every frame and shifts it after
+// every block, and zstd:chunked layers are thousands of small frames (16,870 in a 96 MB layer: 33 s). So
+// frames are cut out here and each decoded on its own into a buffer of its declared size (frames without
+// one still pay the window); a frame that is big, or declares a big size, goes through the streaming
+// decoder on its own (bounded memory), and the frames after it are cut out again.
 
 /** Largest frame (compressed, and declared decoded size) decoded whole. */
 const MAX_WHOLE = 8 * 1024 * 1024;
@@ -80,29 +80,12 @@ export function frameAt(b: Uint8Array): Frame | undefined {
     return b.length >= 8 + n ? { end: 8 + n, skip: true } : undefined;
   }
   if (magic !== 0xfd2fb528) throw new Error('invalid zstd data (bad frame magic)');
-  const flg = b[4]!;
-  const fcf = flg >> 6;
-  const single = (flg >> 5) & 1;
-  const checksum = (flg >> 2) & 1;
-  let p = 5 + (single ? 0 : 1); // the window descriptor
-  p += [0, 1, 2, 4][flg & 3]!;
-  const fsb = fcf ? 1 << fcf : single;
-  if (b.length < p + fsb) return undefined;
-  let size = 0;
-  for (let i = 0; i < fsb; i++) size += b[p + i]! * 2 ** (8 * i);
-  if (fcf === 1) size += 256;
-  p += fsb;
-  for (;;) {
-    if (b.length < p + 3) return undefined;
-    const bh = b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16);
-    const type = (bh >> 1) & 3;
-    if (type === 3) throw new Error('invalid zstd data (reserved block type)');
-    p += 3 + (type === 1 ? 1 : bh >>> 3);
-    if (bh & 1) break;
-  }
-  p += checksum * 4;
-  if (b.length < p) return undefined;
-  return fsb ? { end: p, declared: size } : { end: p };
+  const h = headerOf(b);
+  if (!h) return undefined;
+  const walker = new BlockWalker(h.checksum);
+  const n = walker.feed(b.subarray(h.len));
+  if (!walker.done) return undefined;
+  return h.declared !== undefined ? { end: h.len + n, declared: h.declared } : { end: h.len + n };
 }
 
 export function jsZstdTransform(): Transform {
