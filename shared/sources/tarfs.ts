@@ -81,18 +81,6 @@ export class TarVfs implements Vfs {
     return this.fh;
   }
 
-  private async readAt(fh: fsp.FileHandle, offset: number, length: number): Promise<Buffer> {
-    const buf = Buffer.alloc(length);
-    let got = 0;
-    while (got < length) {
-      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    this.bytesScanned += got;
-    return got === length ? buf : buf.subarray(0, got);
-  }
-
   /** The scan's reads: synchronous preads (a 512-byte header costs microseconds; a thread-pool round trip costs more). */
   private readAtSync(fd: number, offset: number, length: number): Buffer {
     const buf = Buffer.alloc(length);
