@@ -11,6 +11,7 @@ import { MAX_CONFIG_BYTES, readVerified } from '../sources/verify.js';
 import { diffTrees, comparePaths, type DiffEntry } from '../layers/diff.js';
 import { ImageLayers, type LayerEngineOptions } from '../layers/engine.js';
 import { MergedTree, type MergedEntry } from '../layers/merge.js';
+import { removeExtracted } from '../layers/extract.js';
 import type {
   ChangeAspect,
   ChangeKind,
@@ -246,16 +247,6 @@ export function throttleProgress<P>(send: (p: P) => void, ms: number, now: () =>
       if (JSON.stringify(p) !== sent) emit(p);
     },
   };
-}
-
-/** Removes everything inside `dir` (read-only subfolders made writable first); keeps `dir`. */
-async function emptyFolder(dir: string): Promise<void> {
-  const unlock = async (d: string): Promise<void> => {
-    await fsp.chmod(d, 0o700).catch(() => {});
-    for (const e of await fsp.readdir(d, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) await unlock(path.join(d, e.name));
-  };
-  await unlock(dir);
-  for (const n of await fsp.readdir(dir).catch(() => [])) await fsp.rm(path.join(dir, n), { recursive: true, force: true });
 }
 
 export function createLayerEngine(apiOpts: ApiLayerEngineOptions = {}): LayerEngine {
@@ -618,7 +609,7 @@ export function createLayerEngine(apiOpts: ApiLayerEngineOptions = {}): LayerEng
       if (signal.aborted) {
         // Cancelled after the last check inside the extraction: the caller is told "cancelled", so the
         // folder must not be left full either.
-        await emptyFolder(a.target);
+        await removeExtracted(a.target, false);
         throw new ExplorerError('CANCELLED', 'Extraction was cancelled.');
       }
       report.final({ files: r.files, bytes: r.bytes, totalBytes: totalBytes ?? r.bytes });

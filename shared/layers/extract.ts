@@ -10,7 +10,7 @@ import type { MergedEntry, MergedTree } from './merge.js';
 // to be inside the target. Devices and ownership only as root (or as `asRoot` says). On failure,
 // what we wrote is removed.
 
-/** Layers whose content is written at the same time. */
+/** Layers whose content is written at the same time (layers write disjoint paths; one's decoding overlaps another's writes; a few bound the buffers held). */
 const EXTRACT_LANES = 3;
 
 export interface ExtractOptions {
@@ -93,7 +93,7 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
     const tick = async () => {
       if (++ops % 256 === 0) {
         await new Promise<void>((r) => setImmediate(r));
-        if (opts.signal?.aborted) throw new ExplorerError('CANCELLED', 'Extraction was cancelled.');
+        if (opts.signal?.aborted) throw cancelled();
       }
     };
     const made = new Set<string>();
@@ -116,7 +116,7 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
     const byLayer = new Map<number, { entry: MergedEntry; layer: number; offset: number; size: number; dest: string }[]>();
     const hard: MergedEntry[] = [];
     for (const e of entries) {
-      if (opts.signal?.aborted) throw new ExplorerError('CANCELLED', 'Extraction was cancelled.');
+      if (opts.signal?.aborted) throw cancelled();
       if (e.type === 'file' || (e.type === 'hardlink' && !e.problem)) {
         const target = e.type === 'hardlink' ? tree.linkTarget(e.path) : undefined;
         if (target !== undefined && inSet.has(target) && tree.get(target)?.type === 'file') {
@@ -157,36 +157,24 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
       reported = res.files;
       opts.onProgress?.({ files: res.files, bytes: res.bytes, filesTotal, bytesTotal });
     };
-    // Layers write disjoint paths, so several stream at once: one layer's decoding (zlib on the thread
-    // pool) overlaps another's writes. A few at a time bounds the buffers held.
     const lists = [...byLayer.values()];
     for (const list of lists) {
       list.sort((a, b) => a.offset - b.offset);
       for (const f of list) made.add(f.entry.path);
     }
-    const stop = new AbortController();
-    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-    let next = 0;
-    let failure: unknown;
-    const lane = async (): Promise<void> => {
-      while (next < lists.length && failure === undefined) {
-        const list = lists[next++]!;
-        try {
-          await writeContent(list, signal, (bytes) => {
-            res.files++;
-            res.bytes += bytes;
-            if (res.files % 32 === 0) report();
-          });
-          report();
-        } catch (e) {
-          // The first failure stops the other lanes; cleanup waits until none is writing.
-          failure ??= e;
-          stop.abort();
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(EXTRACT_LANES, lists.length) }, lane));
-    if (failure !== undefined) throw opts.signal?.aborted ? new ExplorerError('CANCELLED', 'Extraction was cancelled.') : failure;
+    await inParallel(
+      lists,
+      opts.signal,
+      async (list, signal) => {
+        await writeContent(list, signal, (bytes) => {
+          res.files++;
+          res.bytes += bytes;
+          if (res.files % 32 === 0) report();
+        });
+        report();
+      },
+      EXTRACT_LANES,
+    );
     await inParallel(hard, opts.signal, async (e) => {
       await fsp.link(fsPath(e.linkname!), fsPath(e.path));
       res.hardlinks++;
@@ -217,28 +205,41 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
     }
     return res;
   } catch (e) {
-    await cleanup(root, created);
+    await removeExtracted(root, created);
     const err = toExplorerError(e, 'EXTRACT_FAILED');
     if (err.code === 'CANCELLED' || err.code === 'PATH_ESCAPE' || err.code === 'EXTRACT_FAILED') throw err;
     throw new ExplorerError('EXTRACT_FAILED', `Extraction into ${root} failed (${err.message}); what was written has been removed.`, undefined, { cause: e });
   }
 }
 
-/** Runs fn over items, a few at a time on the thread pool; the first failure (or a cancel) ends it once none is running. */
-async function inParallel<T>(items: T[], signal: AbortSignal | undefined, fn: (item: T) => Promise<void>, width = 16): Promise<void> {
+/**
+ * Runs fn over items, `width` at a time. The first failure stops the rest: items not started are not,
+ * and running ones see `signal` (the caller's, or this stop) abort; it throws once none is running —
+ * CANCELLED when the caller cancelled.
+ */
+async function inParallel<T>(items: T[], outer: AbortSignal | undefined, fn: (item: T, signal: AbortSignal) => Promise<void>, width = 16): Promise<void> {
+  const stop = new AbortController();
+  const signal = outer ? AbortSignal.any([outer, stop.signal]) : stop.signal;
   let next = 0;
   let failure: { e: unknown } | undefined;
   const lane = async () => {
     while (next < items.length && !failure) {
-      if (signal?.aborted) failure = { e: new ExplorerError('CANCELLED', 'Extraction was cancelled.') };
-      else await fn(items[next++]!).catch((e: unknown) => void (failure ??= { e }));
+      if (outer?.aborted) failure = { e: cancelled() };
+      else
+        await fn(items[next++]!, signal).catch((e: unknown) => {
+          failure ??= { e };
+          stop.abort();
+        });
     }
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
-  if (failure) throw failure.e;
+  if (failure) throw outer?.aborted ? cancelled() : failure.e;
 }
 
-async function cleanup(root: string, created: boolean): Promise<void> {
+const cancelled = () => new ExplorerError('CANCELLED', 'Extraction was cancelled.');
+
+/** Removes what an extraction wrote into `root` (read-only folders unlocked first); `root` itself too when it was made for it. */
+export async function removeExtracted(root: string, created: boolean): Promise<void> {
   // Read-only directories would block removal: make them writable first.
   const unlock = async (d: string): Promise<void> => {
     await fsp.chmod(d, 0o700).catch(() => {});
