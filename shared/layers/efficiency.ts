@@ -144,10 +144,11 @@ export function efficiency(indexes: LayerIndex[], final?: MergedTree): Efficienc
     inefficiencies.push({ path: p, count: c, cumulativeSize: cum, reclaimable: r });
   }
   if (final) {
-    const stored = bytesUnder(inefficiencies.map((w) => w.path), (add) => {
+    const paths = inefficiencies.map((w) => w.path);
+    const stored = bytesUnder(paths, (add) => {
       for (const idx of indexes) for (let i = 0; i < idx.count; i++) if (idx.type(i) === 'file') add(idx.paths[i]!, idx.cols.size[i]!);
     });
-    const kept = bytesUnder(inefficiencies.map((w) => w.path), (add) => keptFiles(final, add));
+    const kept = bytesUnder(paths, (add) => keptFiles(final, add));
     for (const w of inefficiencies) w.reclaimable = Math.max(0, (stored.at.get(w.path) ?? 0) - (kept.at.get(w.path) ?? 0));
     reclaimable = Math.max(0, stored.total - kept.total);
   }
