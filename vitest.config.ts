@@ -21,6 +21,9 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          // expect.poll waits for the UI to reach a state; its 1 s default is a time limit in disguise, and
+          // CI runs the three projects at once on 2 cores (a poll that clicks can need longer there).
+          expect: { poll: { timeout: 30_000 } },
           globalSetup: ['test/fixtures/global-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 900_000,
