@@ -3,7 +3,10 @@ import { Readable } from 'node:stream';
 import { ExplorerError } from '../errors.js';
 import { createDigester, digestOf, isDigest, shortDigest, type Digest, type DigestAlgorithm } from '../oci/digest.js';
 import { MT } from '../oci/mediatypes.js';
-import type { Descriptor, Manifest } from '../oci/types.js';
+import type { Descriptor } from '../oci/types.js';
+import type { Backend } from './backend.js';
+import { splitPathAndSelector, withProbe } from './local.js';
+import { configFromV1, synthesizeManifest, type V1Image } from './synthetic.js';
 import { OciLayoutSource } from './oci-layout.js';
 import type { BlobReadOptions, ImageSource, RootEntry } from './types.js';
 import { MAX_CONFIG_BYTES, MAX_DOCUMENT_BYTES } from './verify.js';
@@ -28,16 +31,6 @@ interface StoredBlob {
   bytes?: Buffer;
   /** Path inside the archive. */
   path?: string;
-}
-
-/** v1 image JSON (`<id>/json`) fields we use; the rest is carried into the rebuilt config. */
-interface V1Image {
-  parent?: unknown;
-  created?: unknown;
-  author?: unknown;
-  comment?: unknown;
-  container_config?: { Cmd?: unknown } | null;
-  [k: string]: unknown;
 }
 
 const MAX_MANIFEST_JSON = 16 * 1024 * 1024;
@@ -232,11 +225,9 @@ export class DockerArchiveSource implements ImageSource {
   }
 
   private addManifest(config: Descriptor, layers: Descriptor[], names: string[], label: string): RootEntry {
-    const m: Manifest = { schemaVersion: 2, mediaType: MT.dockerManifest, config, layers };
-    const bytes = Buffer.from(JSON.stringify(m), 'utf8');
-    const digest = digestOf(bytes);
-    this.blobs.set(digest, { size: bytes.length, bytes });
-    return { descriptor: { mediaType: MT.dockerManifest, digest, size: bytes.length }, names, synthetic: true, label };
+    const m = synthesizeManifest(config, layers);
+    this.blobs.set(m.descriptor.digest, { size: m.bytes.length, bytes: m.bytes });
+    return { descriptor: m.descriptor, names, synthetic: true, label };
   }
 
   // ---- Docker 25+ ---------------------------------------------------------------------------
@@ -406,26 +397,11 @@ export class DockerArchiveSource implements ImageSource {
     return undefined;
   }
 
-  /** Docker's MakeConfigFromV1Config: the top layer's v1 JSON minus v1-only fields, plus rootfs and history. */
+  /** Docker's MakeConfigFromV1Config (sources/synthetic.ts), kept as a blob of this source. */
   private rebuildConfig(chain: { id: string; v1: V1Image }[], diffIds: Digest[]): Descriptor {
-    const top = chain.at(-1)?.v1 ?? {};
-    const cfg: Record<string, unknown> = { ...top };
-    for (const k of ['id', 'parent', 'Size', 'parent_id', 'layer_id', 'throwaway']) delete cfg[k];
-    cfg.rootfs = { type: 'layers', diff_ids: diffIds };
-    cfg.history = chain.map(({ v1 }) => {
-      const h: Record<string, unknown> = {};
-      if (typeof v1.created === 'string') h.created = v1.created;
-      if (typeof v1.author === 'string' && v1.author) h.author = v1.author;
-      const cmd = v1.container_config?.Cmd;
-      if (Array.isArray(cmd) && cmd.length) h.created_by = cmd.join(' ');
-      if (typeof v1.comment === 'string' && v1.comment) h.comment = v1.comment;
-      return h;
-    });
-    const sorted = Object.fromEntries(Object.keys(cfg).sort().map((k) => [k, cfg[k]]));
-    const bytes = Buffer.from(JSON.stringify(sorted), 'utf8');
-    const digest = digestOf(bytes);
-    this.blobs.set(digest, { size: bytes.length, bytes });
-    return { mediaType: MT.dockerConfig, digest, size: bytes.length };
+    const c = configFromV1(chain.map((x) => x.v1), diffIds);
+    this.blobs.set(c.descriptor.digest, { size: c.bytes.length, bytes: c.bytes });
+    return c.descriptor;
   }
 
   // ---- helpers ------------------------------------------------------------------------------
@@ -468,3 +444,17 @@ export function nameDigest(rel: string): Digest | undefined {
   const m = /^(?:sha256:)?([a-f0-9]{64})(?:\.json|\.tar|\.tar\.gz|\.tgz|\.gz|\.tar\.zst|\.zst)?$/.exec(path.posix.basename(rel));
   return m ? `sha256:${m[1]}` : undefined;
 }
+
+export const dockerArchiveBackend: Backend = {
+  transport: 'docker-archive',
+  kind: 'docker-archive',
+  syntax: 'docker-archive:PATH[:REPO:TAG]',
+  summary: 'a `docker save` archive of any Docker version (legacy, pre-1.10, 25+ with an OCI layout)',
+  async open(rest, ctx) {
+    const { file, rest: tag } = await splitPathAndSelector(rest, ctx.cwd);
+    const source = await withProbe(file, rest, ctx.signal, async (p) => new DockerArchiveSource(p.vfs, p.path));
+    return { source, selector: tag ? { tag } : {} };
+  },
+  detect: async (p) => (await p.has('manifest.json')) || (await p.has('repositories')),
+  openProbe: async (p) => ({ source: new DockerArchiveSource(p.vfs, p.path), selector: {} }),
+};

@@ -3,6 +3,8 @@ import { ExplorerError } from '../errors.js';
 import { digestOf, parseDigest, shortDigest, type Digest } from '../oci/digest.js';
 import { MT } from '../oci/mediatypes.js';
 import type { Descriptor } from '../oci/types.js';
+import type { Backend, LocalProbe, OpenContext, OpenedSource } from './backend.js';
+import { splitPathAndSelector, withProbe } from './local.js';
 import type { BlobReadOptions, ImageSource, RootEntry, SourceKind } from './types.js';
 import { type Vfs } from './vfs.js';
 
@@ -83,3 +85,38 @@ export class OciLayoutSource implements ImageSource {
     await this.vfs.close();
   }
 }
+
+async function openLayout(probe: LocalProbe): Promise<OpenedSource> {
+  const s = new OciLayoutSource(probe.vfs, probe.path, probe.isDir ? 'oci-layout' : 'oci-archive');
+  await s.checkLayout();
+  return { source: s, selector: {} };
+}
+
+/** Docker 25+ `docker save` writes an OCI layout plus manifest.json: that is docker-archive's. */
+const isPlainLayout = async (p: LocalProbe) => (await p.has('oci-layout')) && !(await p.has('manifest.json'));
+
+async function openLayoutSpec(rest: string, ctx: OpenContext): Promise<OpenedSource> {
+  const { file, rest: tag } = await splitPathAndSelector(rest, ctx.cwd);
+  const opened = await withProbe(file, rest, ctx.signal, openLayout);
+  return tag ? { ...opened, selector: { tag } } : opened;
+}
+
+export const ociLayoutBackend: Backend = {
+  transport: 'oci',
+  kind: 'oci-layout',
+  syntax: 'oci:PATH[:TAG]',
+  summary: 'an OCI image layout folder (oci-layout, index.json, blobs/); a tar of one works too',
+  open: openLayoutSpec,
+  detect: async (p) => p.isDir && (await isPlainLayout(p)),
+  openProbe: openLayout,
+};
+
+export const ociArchiveBackend: Backend = {
+  transport: 'oci-archive',
+  kind: 'oci-archive',
+  syntax: 'oci-archive:PATH[:TAG]',
+  summary: 'an OCI layout in a tar file (.tar, .tar.gz, .tar.zst), read in place',
+  open: openLayoutSpec,
+  detect: async (p) => !p.isDir && (await isPlainLayout(p)),
+  openProbe: openLayout,
+};
