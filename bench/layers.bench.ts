@@ -148,11 +148,11 @@ async function main(): Promise<void> {
     const idx = JSON.parse(readFileSync(path.join(REALISTIC, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
     const tag = idx.manifests[0]?.annotations?.['org.opencontainers.image.ref.name'] ?? 'latest';
     const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'bench-x-'));
-    const { openImageLayers } = await import('../shared/layers/open-image.js');
+    const { openImage } = await import('../shared/layers/open-image.js');
     const ours = async () => {
       const out = mkdtempSync(path.join(os.tmpdir(), 'bench-ours-'));
-      const r = await openImageLayers(`oci:${REALISTIC}:${tag}`, {}, { cacheDir, contentCacheMin: Infinity });
-      await r.layers.extract(path.join(out, 'rootfs'));
+      const r = await openImage(`oci:${REALISTIC}:${tag}`, {}, { cacheDir, contentCacheMin: Infinity });
+      await r.image.layers.extract(path.join(out, 'rootfs'));
       await r.close();
       rmSync(out, { recursive: true, force: true });
     };

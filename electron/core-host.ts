@@ -1,6 +1,5 @@
 import { defaultCore } from '../shared/api/core.js';
 import { createHandlerTable, type HandlerOptions } from '../shared/api/handlers.js';
-import { createLayerEngine } from '../shared/api/layer-engine.js';
 import type { Envelope, EventEnvelope } from '../shared/api/contract.js';
 
 // The handler table, off the main thread: this file runs in an Electron utilityProcess, so reading and
@@ -22,7 +21,7 @@ export function startCoreHost(port: PortLike): void {
   port.on('message', (e) => {
     const msg = e.data as ToHost;
     if (msg?.type === 'init' && !table) {
-      const core = { ...defaultCore(), layers: createLayerEngine({ workers: 0 }) };
+      const core = defaultCore({ workers: 0 });
       table = createHandlerTable({ ...msg.options, core, mode: 'electron', shellMethods: ['chooseSource', 'chooseTarget', 'openExternal'] });
       table.subscribe((envelope) => port.postMessage({ type: 'event', envelope }));
       port.postMessage({ type: 'ready' });

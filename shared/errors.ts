@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'PATH_ESCAPE'
   | 'PATH_NOT_FOUND'
   | 'EXTRACT_FAILED'
+  | 'TARGET_EXISTS'
   | 'CANCELLED'
   | 'INVALID_ARGUMENT'
   | 'FORBIDDEN'

@@ -19,8 +19,10 @@ import type { Digest } from '../oci/digest.js';
 import type { Platform } from '../oci/platform.js';
 import type { SourceKind } from '../sources/types.js';
 import type { EdgeRole, GraphEdge, GraphNode, ImageEntry, ImageGraph, NodeKind, VerifyState } from '../graph/types.js';
+import type { DiffSummary } from '../layers/diff.js';
+import type { EntryType } from '../layers/types.js';
 
-export type { ErrorCode, Problem, Digest, Platform, SourceKind, EdgeRole, GraphEdge, GraphNode, ImageEntry, ImageGraph, NodeKind, VerifyState };
+export type { ErrorCode, Problem, Digest, Platform, SourceKind, EdgeRole, GraphEdge, GraphNode, ImageEntry, ImageGraph, NodeKind, VerifyState, DiffSummary, EntryType };
 
 /** Bumped when a method or event changes incompatibly. */
 export const API_VERSION = 1;
@@ -171,7 +173,6 @@ export interface ImageSummary {
 // ---------------------------------------------------------------------------------------------------
 // Trees (merged rootfs, one layer, a diff)
 
-export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 export type ChangeKind = 'added' | 'modified' | 'removed' | 'unchanged';
 export type ChangeAspect = 'content' | 'size' | 'mode' | 'uid' | 'gid' | 'type' | 'link' | 'mtime' | 'xattrs';
 
@@ -267,17 +268,6 @@ export interface SearchPage {
   offset: number;
   /** Hits in path order (for next/previous). */
   hits: TreeEntry[];
-}
-
-export interface DiffSummary {
-  added: number;
-  modified: number;
-  removed: number;
-  unchanged: number;
-  addedBytes: number;
-  removedBytes: number;
-  /** Sum of sizeDelta over modified entries. */
-  modifiedBytesDelta: number;
 }
 
 export interface ChangesPage {
@@ -422,11 +412,21 @@ export interface ExplorerEvents {
   'index-progress': IndexProgressEvent;
   'extract-progress': ExtractProgressEvent;
   'pull-progress': PullProgressEvent;
-  /** Nodes of a source's graph changed (layers verified when selectImage read them): call getGraph again. */
-  'graph-changed': { sourceId: SourceId; digests: Digest[] };
+  /**
+   * Nodes of a source's graph changed (layers verified or failed when selectImage read them): `nodes`
+   * carries their new state; apply it to the graph you hold (getGraph answers the same from now on).
+   */
+  'graph-changed': { sourceId: SourceId; digests: Digest[]; nodes: NodeStateChange[] };
   /** The set of open sources changed; `active` is the one to show (newly opened). */
   'sources-changed': { sources: SourceHandle[]; active?: SourceId };
   command: ShellCommand;
+}
+
+/** The new verify state and problems of one graph node. */
+export interface NodeStateChange {
+  digest: Digest;
+  verify: VerifyState;
+  problems: Problem[];
 }
 
 export type EventName = keyof ExplorerEvents;
@@ -485,6 +485,8 @@ export interface Capabilities {
   extract: boolean;
   registryPull: boolean;
   dockerEngine: boolean;
+  /** The image sources the core reads (from its backend list): transport, spec syntax, what it opens. */
+  sources?: { transport: string; syntax: string; summary: string }[];
 }
 
 export interface VersionInfo {
@@ -531,8 +533,11 @@ export interface ApiMethods {
     args: { image: ImageRef; view: TreeView; paths: string[]; limit?: number; sort?: TreeSort; filter?: TreeFilter };
     result: { pages: DirPage[]; missing: string[] };
   };
-  /** Every entry of a view matching the query, in path order, paged (default limit 1000). */
-  search: { args: { image: ImageRef; view: TreeView; query: SearchQuery; offset?: number; limit?: number }; result: SearchPage };
+  /**
+   * Every entry of a view matching the query, paged (default limit 1000): in path order, or with `sort`
+   * depth first with each folder's children in listDir's order for that sort.
+   */
+  search: { args: { image: ImageRef; view: TreeView; query: SearchQuery; offset?: number; limit?: number; sort?: TreeSort }; result: SearchPage };
   /** Counts and bytes of a diff (see TreeView for bottom/top); browse it with listDir on a 'diff' view or listChanges. */
   diff: { args: { image: ImageRef; bottom: LayerRange | null; top: LayerRange }; result: DiffSummary };
   listChanges: {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toExplorerError, type ExplorerError } from '../errors.js';
+import { BACKENDS } from '../sources/backends.js';
 import { processIO, type CliIO } from './io.js';
 import { COMMANDS } from './registry.js';
 
@@ -17,9 +18,18 @@ export function usage(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
+    'Sources (<source> in every command; an existing path is detected without a prefix):',
+    ...sourceLines(),
+    '',
     'Run `oci-explorer <command> --help` for the options of a command.',
     '',
   ].join('\n');
+}
+
+/** One line per backend of the list (sources/backends.ts): its syntax and what it opens. */
+function sourceLines(): string[] {
+  const width = Math.max(...BACKENDS.map((b) => b.syntax.length));
+  return BACKENDS.map((b) => `  ${b.syntax.padEnd(width)}  ${b.summary}`);
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

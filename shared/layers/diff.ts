@@ -1,5 +1,4 @@
-import { MergedTree, type MergedEntry } from './merge.js';
-import type { LayerIndex } from './tarindex.js';
+import type { MergedEntry, MergedTree } from './merge.js';
 
 // Layer diffs as dive models them: a comparison is keyed by (bottom range, top range); the lower
 // tree is the bottom stack, the upper tree is the bottom stack with the top range applied.
@@ -28,7 +27,7 @@ export interface DiffSummary {
   addedBytes: number;
   removedBytes: number;
   /** Net size change of modified files. */
-  modifiedBytes: number;
+  modifiedBytesDelta: number;
 }
 
 export function compareEntries(a: MergedEntry, b: MergedEntry): Change[] {
@@ -53,7 +52,7 @@ function sameXattrs(a: Record<string, string> | undefined, b: Record<string, str
 
 /** Compares two merged trees path by path (union of both), depth first, sorted. */
 export function diffTrees(lower: MergedTree, upper: MergedTree, opts: { includeUnchanged?: boolean } = {}): { entries: DiffEntry[]; summary: DiffSummary } {
-  const summary: DiffSummary = { added: 0, modified: 0, removed: 0, unchanged: 0, addedBytes: 0, removedBytes: 0, modifiedBytes: 0 };
+  const summary: DiffSummary = { added: 0, modified: 0, removed: 0, unchanged: 0, addedBytes: 0, removedBytes: 0, modifiedBytesDelta: 0 };
   const entries: DiffEntry[] = [];
   const seen = new Set<string>();
   for (const p of upper.paths()) {
@@ -76,7 +75,7 @@ export function diffTrees(lower: MergedTree, upper: MergedTree, opts: { includeU
     if (changes.length) {
       const d = after.size - before.size;
       summary.modified++;
-      summary.modifiedBytes += d;
+      summary.modifiedBytesDelta += d;
       entries.push({ path: p, status: 'modified', changes, before, after, sizeDelta: d });
     } else {
       summary.unchanged++;
@@ -112,23 +111,4 @@ export function comparePaths(a: string, b: string): number {
     return x < y ? -1 : 1;
   }
   return a.length - b.length;
-}
-
-const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a + 1) }, (_, k) => a + k);
-
-/** Diff of (bottom range, top range), both inclusive. */
-export function diffRanges(indexes: (LayerIndex | undefined)[], bottom: [number, number], top: [number, number], opts?: { includeUnchanged?: boolean }) {
-  const lower = new MergedTree(indexes, range(bottom[0], bottom[1]));
-  const upper = new MergedTree(indexes, [...range(bottom[0], bottom[1]), ...range(top[0], top[1])]);
-  return diffTrees(lower, upper, opts);
-}
-
-/** dive's "this layer": what layer i changed on top of 0..i-1. */
-export function diffLayer(indexes: (LayerIndex | undefined)[], i: number, opts?: { includeUnchanged?: boolean }) {
-  return diffRanges(indexes, [0, i - 1], [i, i], opts);
-}
-
-/** dive's "aggregated": everything layers 1..i changed on top of layer 0. */
-export function diffAggregated(indexes: (LayerIndex | undefined)[], i: number, opts?: { includeUnchanged?: boolean }) {
-  return diffRanges(indexes, [0, 0], [1, i], opts);
 }

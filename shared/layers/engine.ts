@@ -1,16 +1,17 @@
 import { EventEmitter } from 'node:events';
+import { LRUCache } from 'lru-cache';
 import os from 'node:os';
 import { closeSync, copyFileSync, createReadStream, existsSync, openSync, promises as fsp, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ExplorerError, toExplorerError, type Problem } from '../errors.js';
-import { shortDigest, type Digest } from '../oci/digest.js';
+import type { Digest } from '../oci/digest.js';
 import type { Descriptor, ImageConfig, Manifest } from '../oci/types.js';
 import type { GraphContext } from '../graph/build.js';
 import type { ImageEntry } from '../graph/types.js';
 import type { ImageSource } from '../sources/types.js';
-import { MAX_CONFIG_BYTES, openVerified, readVerified } from '../sources/verify.js';
+import { openVerified } from '../sources/verify.js';
 import { openDecoded, type DecodeLimits } from './decode.js';
-import { diffRanges, diffTrees } from './diff.js';
+import { diffTrees } from './diff.js';
 import { efficiency, type EfficiencyResult } from './efficiency.js';
 import { extractTree, type ExtractOptions, type ExtractResult } from './extract.js';
 import { indexLayerStream, isPersistable } from './indexer.js';
@@ -53,7 +54,8 @@ export class ImageLayers extends EventEmitter {
   readonly layers: LayerInfo[];
   readonly indexes: (LayerIndex | undefined)[];
   private readonly store: IndexStore;
-  private readonly merged = new Map<string, MergedTree>();
+  /** Merged trees by layer range, bounded by their entry counts (~200 bytes an entry). */
+  private readonly merged = new LRUCache<string, MergedTree>({ maxSize: 2_000_000, sizeCalculation: (t) => Math.max(1, t.size) });
 
   constructor(
     readonly source: ImageSource,
@@ -71,28 +73,16 @@ export class ImageLayers extends EventEmitter {
     this.indexes = descriptors.map(() => undefined);
   }
 
-  /** Reads the manifest and config of an image entry (verified) and returns its layers, not yet indexed. */
-  static async open(source: ImageSource, image: ImageEntry, opts: LayerEngineOptions & { signal?: AbortSignal } = {}): Promise<ImageLayers> {
-    const doc = async (digest: Digest, max?: number): Promise<unknown> => {
-      const size = await source.statBlob(digest);
-      if (size === undefined) throw new ExplorerError('BLOB_MISSING', `Blob ${shortDigest(digest)} is missing from ${source.location}.`, { digest });
-      const buf = await readVerified(source, { mediaType: 'application/octet-stream', digest, size }, max, opts.signal);
-      return JSON.parse(buf.toString('utf8'));
-    };
-    const manifest = (await doc(image.manifest)) as Manifest;
-    const config = (await doc(image.config, MAX_CONFIG_BYTES)) as ImageConfig;
-    const layers = Array.isArray(manifest?.layers) ? manifest.layers : [];
-    const diffIds = Array.isArray(config?.rootfs?.diff_ids) ? config.rootfs.diff_ids : [];
-    return new ImageLayers(source, layers, layers.map((_, i) => diffIds[i]), opts);
-  }
-
-  /** From a graph already built (documents parsed once); falls back to reading them. */
-  static async fromGraph(ctx: GraphContext, image: ImageEntry, opts: LayerEngineOptions & { signal?: AbortSignal } = {}): Promise<ImageLayers> {
+  /**
+   * The layers of an image from its graph: the manifest and config were read and verified when the graph
+   * was built, so they are not read again. A manifest that did not parse has no layers (its node says why).
+   */
+  static fromContext(ctx: GraphContext, image: ImageEntry, opts: LayerEngineOptions = {}): ImageLayers {
     const manifest = ctx.doc(image.manifest) as Manifest | undefined;
     const config = ctx.doc(image.config) as ImageConfig | undefined;
-    if (!manifest || !Array.isArray(manifest.layers) || !config) return ImageLayers.open(ctx.source, image, opts);
-    const diffIds = Array.isArray(config.rootfs?.diff_ids) ? config.rootfs.diff_ids : [];
-    return new ImageLayers(ctx.source, manifest.layers, manifest.layers.map((_, i) => diffIds[i]), opts);
+    const layers = Array.isArray(manifest?.layers) ? manifest.layers : [];
+    const diffIds = Array.isArray(config?.rootfs?.diff_ids) ? config.rootfs.diff_ids : [];
+    return new ImageLayers(ctx.source, layers, layers.map((_, i) => diffIds[i]), opts);
   }
 
   get count(): number {
@@ -238,25 +228,17 @@ export class ImageLayers extends EventEmitter {
     return t;
   }
 
-  /** dive's "this layer": layers 0..i-1 against 0..i (both trees cached). */
-  diffLayer(i: number, o?: { includeUnchanged?: boolean }) {
-    return this.diffRanges([0, i - 1], [i, i], o);
-  }
-  /** dive's "aggregated": layer 0 against 0..i. */
-  diffAggregated(i: number, o?: { includeUnchanged?: boolean }) {
-    return this.diffRanges([0, 0], [1, i], o);
-  }
-  /** (bottom range, top range); contiguous ranges reuse the cached merged trees. */
-  diffRanges(bottom: [number, number], top: [number, number], o?: { includeUnchanged?: boolean }) {
-    if (top[0] === bottom[1] + 1 && bottom[0] <= bottom[1] + 1) {
-      const lower = bottom[1] < bottom[0] ? new MergedTree(this.indexes, []) : this.mergedTree(bottom[1], bottom[0]);
-      return diffTrees(lower, this.mergedTree(top[1], bottom[0]), o);
-    }
-    return diffRanges(this.indexes, bottom, top, o);
-  }
-  /** Arbitrary A vs B: merged(0..a) against merged(0..b). */
-  diffStacks(a: number, b: number, o?: { includeUnchanged?: boolean }) {
-    return diffTrees(this.mergedTree(a), this.mergedTree(b), o);
+  /**
+   * The one diff of two layer stacks: merged(bottom) against merged(bottom + top), both inclusive ranges.
+   * dive's "this layer" i is (0..i-1, i), "aggregated" (0, 1..i), "a against b" (0..a, a+1..b). Contiguous
+   * stacks (all of those) reuse the cached merged trees.
+   */
+  diff(bottom: { start: number; end: number } | null, top: { start: number; end: number }, o?: { includeUnchanged?: boolean }) {
+    const empty = () => new MergedTree(this.indexes, []);
+    if (!bottom) return diffTrees(empty(), top.end < top.start ? empty() : this.mergedTree(top.end, top.start), o);
+    const lower = bottom.end < bottom.start ? empty() : this.mergedTree(bottom.end, bottom.start);
+    if (top.start === bottom.end + 1) return diffTrees(lower, this.mergedTree(Math.max(top.end, bottom.end), bottom.start), o);
+    return diffTrees(lower, new MergedTree(this.indexes, [...range(bottom.start, bottom.end), ...range(top.start, top.end)]), o);
   }
 
   efficiency(): EfficiencyResult {
@@ -433,4 +415,8 @@ async function writeRanges(stream: Readable, all: { offset: number; size: number
 function writeAllSync(fd: number, b: Buffer): void {
   let off = 0;
   while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+}
+
+function range(a: number, b: number): number[] {
+  return Array.from({ length: Math.max(0, b - a + 1) }, (_, k) => a + k);
 }

@@ -10,6 +10,7 @@ export type SourceKind =
   | 'oci-layout'
   | 'oci-archive'
   | 'docker-archive'
+  | 'dir'
   | 'docker-engine'
   | 'docker-store'
   | 'registry';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { MergedTree } from '../../shared/layers/merge.js';
-import { openImageLayers } from '../../shared/layers/open-image.js';
+import { openImage } from '../../shared/layers/open-image.js';
 import { parseOracle, type OracleLine } from '../fixtures/oracle.js';
 import { decodeName } from '../../shared/layers/tarscan.js';
 import type { DockerBuiltFacts, EdgeFacts, MergeExpectations, RealisticFacts } from '../fixtures/types.js';
@@ -52,16 +52,16 @@ describe('merged tree equals the umoci raw unpack oracle', () => {
   for (const [label, , ] of realisticSpecs()) {
     it(label, async () => {
       const [, spec, oracle] = realisticSpecs().find((s) => s[0] === label)!;
-      const r = await openImageLayers(spec, {}, { cacheDir });
+      const r = await openImage(spec, {}, { cacheDir });
       try {
-        expect(r.layers.layers.every((l) => l.state === 'ready' && l.problems.length === 0)).toBe(true);
-        const tree = r.layers.mergedTree();
+        expect(r.image.layers.layers.every((l) => l.state === 'ready' && l.problems.length === 0)).toBe(true);
+        const tree = r.image.layers.mergedTree();
         const want = normalise(parseOracle(readFileSync(oracle, 'utf8')));
         expect(want.length).toBeGreaterThan(5000);
         expect(normalise(ourLines(tree))).toEqual(want);
         const facts = JSON.parse(readFileSync(fixtures.realistic.facts, 'utf8')) as RealisticFacts;
         checkExpectations(tree, facts.expect);
-        for (const s of facts.expect.steps) checkStep(r.layers.diffLayer(s.layer).entries, s);
+        for (const s of facts.expect.steps) checkStep(r.image.layerDiff(s.layer).entries, s);
       } finally {
         await r.close();
       }
@@ -73,17 +73,17 @@ describe('zstd:chunked (skopeo) against the oracle', () => {
   it('every layer but the one skopeo re-emitted verifies; that one is DIFFID_MISMATCH on its layer; the tree still equals the oracle', async () => {
     const facts = JSON.parse(readFileSync(fixtures.realisticZstdChunked.facts, 'utf8')) as { diffIdMismatches: number[]; layers: unknown[] };
     expect(facts.diffIdMismatches.length).toBeGreaterThan(0);
-    const r = await openImageLayers(`oci:${fixtures.realisticZstdChunked.layout}:${fixtures.realisticZstdChunked.tag}`, {}, { cacheDir });
+    const r = await openImage(`oci:${fixtures.realisticZstdChunked.layout}:${fixtures.realisticZstdChunked.tag}`, {}, { cacheDir });
     try {
-      expect(r.layers.count).toBe(facts.layers.length);
-      for (const l of r.layers.layers) {
+      expect(r.image.layers.count).toBe(facts.layers.length);
+      for (const l of r.image.layers.layers) {
         const codes = l.problems.map((p) => p.code);
         if (facts.diffIdMismatches.includes(l.index)) expect(codes, `layer ${l.index}`).toContain('DIFFID_MISMATCH');
         else expect(codes, `layer ${l.index}`).toEqual([]);
       }
       // The entries are all there (only the tar's trailing padding differs), so the merged view is whole.
       const want = normalise(parseOracle(readFileSync(fixtures.oracle.realisticZstd, 'utf8')));
-      expect(normalise(ourLines(r.layers.mergedTree()))).toEqual(want);
+      expect(normalise(ourLines(r.image.layers.mergedTree()))).toEqual(want);
     } finally {
       await r.close();
     }
@@ -102,10 +102,10 @@ function checkStep(entries: { path: string; status: string; removedBy?: number }
 
 describe('extraction equals the oracle', () => {
   it('extract of the realistic OCI layout lists like umoci raw unpack', async () => {
-    const r = await openImageLayers(`oci:${fixtures.realistic.layout}:${fixtures.realistic.tag}`, {}, { cacheDir });
+    const r = await openImage(`oci:${fixtures.realistic.layout}:${fixtures.realistic.tag}`, {}, { cacheDir });
     const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'oci-extract-it-')), 'rootfs');
     try {
-      await r.layers.extract(out);
+      await r.image.layers.extract(out);
       const found = spawnSync('find', [out, '-mindepth', '1', '-printf', '%P\\t%y\\t%s\\t%m\\t%U\\t%G\\t%l\\n'], { encoding: 'utf8', maxBuffer: 1 << 28 });
       let ours = parseOracle(found.stdout);
       let oracle = parseOracle(readFileSync(fixtures.oracle.realistic, 'utf8'));
@@ -143,25 +143,25 @@ function rawOracle(file: string): OracleLine[] {
 describe('edge image (non-UTF-8, long names, xattrs, type changes)', () => {
   it('merged tree equals the oracle, xattrs as unpacked, type changes as the steps did, extraction too', async () => {
     const facts = JSON.parse(readFileSync(fixtures.edge.facts, 'utf8')) as EdgeFacts;
-    const r = await openImageLayers(`oci:${fixtures.edge.layout}:${fixtures.edge.tag}`, {}, { cacheDir });
+    const r = await openImage(`oci:${fixtures.edge.layout}:${fixtures.edge.tag}`, {}, { cacheDir });
     try {
-      expect(r.layers.layers.every((l) => l.problems.length === 0)).toBe(true);
-      const tree = r.layers.mergedTree();
+      expect(r.image.layers.layers.every((l) => l.problems.length === 0)).toBe(true);
+      const tree = r.image.layers.mergedTree();
       const oracle = rawOracle(fixtures.edge.oracle);
       expect(normalise(ourLines(tree))).toEqual(normalise(oracle));
       checkExpectations(tree, facts.expect);
-      for (const s of facts.expect.steps) checkStep(r.layers.diffLayer(s.layer).entries, s);
+      for (const s of facts.expect.steps) checkStep(r.image.layerDiff(s.layer).entries, s);
       const bad = decodeName(Buffer.from(facts.nonUtf8NameHex, 'hex')).s;
       expect(tree.get(bad)?.nonUtf8).toBe(true);
       for (const [p, want] of Object.entries(facts.xattrs)) {
         const got = Object.fromEntries(Object.entries(tree.get(p)!.xattrs ?? {}).map(([k, v]) => [k, Buffer.from(v, 'latin1').toString('base64')]));
         expect(got).toEqual(want);
       }
-      const zeros = await r.layers.readFileBuffer('zeros/10MiB', { start: 5_000_000, end: 5_000_006 });
+      const zeros = await r.image.layers.readFileBuffer('zeros/10MiB', { start: 5_000_000, end: 5_000_006 });
       expect(zeros.toString()).toBe('middle');
       // Extraction writes the original bytes of the non-UTF-8 name.
       const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'oci-edge-x-')), 'rootfs');
-      await r.layers.extract(out);
+      await r.image.layers.extract(out);
       const found = spawnSync('find', [out, '-mindepth', '1', '-printf', '%P\\t%y\\t%s\\t%m\\t%U\\t%G\\t%l\\n']);
       const tmp = path.join(path.dirname(out), 'listing.tsv');
       (await import('node:fs')).writeFileSync(tmp, found.stdout);
@@ -183,19 +183,19 @@ describe.skipIf(!fixtures.dockerBuilt)('dockerd-built image', () => {
   it('merged tree equals its oracle and each RUN step diff matches what the step did', async () => {
     const built = fixtures.dockerBuilt!;
     const facts = JSON.parse(readFileSync(built.facts, 'utf8')) as DockerBuiltFacts;
-    const r = await openImageLayers(`docker-archive:${built.file}`, {}, { cacheDir });
+    const r = await openImage(`docker-archive:${built.file}`, {}, { cacheDir });
     try {
-      expect(r.layers.layers.map((l) => l.diffId)).toEqual(facts.diffIDs);
-      expect(r.layers.layers.every((l) => l.problems.length === 0)).toBe(true);
-      const tree = r.layers.mergedTree();
+      expect(r.image.layers.layers.map((l) => l.diffId)).toEqual(facts.diffIDs);
+      expect(r.image.layers.layers.every((l) => l.problems.length === 0)).toBe(true);
+      const tree = r.image.layers.mergedTree();
       expect(normalise(ourLines(tree))).toEqual(normalise(parseOracle(readFileSync(built.oracle, 'utf8'))));
       checkExpectations(tree, facts.expect);
-      for (const s of facts.expect.steps) checkStep(r.layers.diffLayer(s.layer).entries, s);
+      for (const s of facts.expect.steps) checkStep(r.image.layerDiff(s.layer).entries, s);
       // The chmod step changed the mode only; the hard link has its target's size (dive says 0).
-      const chmod = r.layers.diffLayer(3).entries.find((e) => e.path === 'srv/app/hello.txt')!;
+      const chmod = r.image.layerDiff(3).entries.find((e) => e.path === 'srv/app/hello.txt')!;
       expect(chmod.changes).toEqual(['mode']);
       expect(tree.get('srv/app/hello-hardlink.txt')!.size).toBe(tree.get('srv/app/hello.txt')!.size);
-      expect((await r.layers.readFileBuffer('srv/app/hello-symlink')).toString()).toBe('hello\n');
+      expect((await r.image.layers.readFileBuffer('srv/app/hello-symlink')).toString()).toBe('hello\n');
     } finally {
       await r.close();
     }

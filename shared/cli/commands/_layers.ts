@@ -1,5 +1,6 @@
 import { ExplorerError } from '../../errors.js';
-import { openImageLayers, type OpenedImageLayers } from '../../layers/open-image.js';
+import type { ImageLayers } from '../../layers/engine.js';
+import { openImage, type OpenImage } from '../../layers/open-image.js';
 import { defaultCacheDir } from '../../layers/store.js';
 import { imageChoice, openSourceArg, type ParsedArgs } from '../args.js';
 import type { CliIO } from '../io.js';
@@ -9,9 +10,16 @@ import type { CliIO } from '../io.js';
 // cache folder), and report layer problems (and entries the merged filesystem dropped) on stderr
 // without stopping.
 
-export async function openLayersForCli(args: ParsedArgs, io: CliIO): Promise<OpenedImageLayers> {
+export interface CliImage {
+  image: OpenImage;
+  layers: ImageLayers;
+  close(): Promise<void>;
+}
+
+export async function openLayersForCli(args: ParsedArgs, io: CliIO): Promise<CliImage> {
   const opened = await openSourceArg(args.positionals[0]!, io);
-  const r = await openImageLayers(opened.source, imageChoice(args, opened), { cacheDir: defaultCacheDir(io.env) });
+  const { image, close } = await openImage(opened.source, imageChoice(args, opened), { cacheDir: defaultCacheDir(io.env) });
+  const r = { image, layers: image.layers, close };
   for (const l of r.layers.layers) {
     for (const p of l.problems) io.stderr(`layer ${l.index} (${l.descriptor.digest.slice(7, 19)}): ${p.code}: ${p.message}\n`);
   }

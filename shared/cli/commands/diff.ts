@@ -1,4 +1,4 @@
-import type { DiffEntry } from '../../layers/diff.js';
+import { diffTrees, type DiffEntry } from '../../layers/diff.js';
 import { IMAGE_OPTIONS, parseArgs, usageError } from '../args.js';
 import type { CliIO } from '../io.js';
 import { layerArg, openLayersForCli } from './_layers.js';
@@ -35,11 +35,14 @@ export async function runDiff(argv: string[], io: CliIO): Promise<number> {
   const r = await openLayersForCli(args, io);
   try {
     const n = r.layers.count;
-    const d = byLayer
-      ? args.options.aggregated
-        ? r.layers.diffAggregated(layerArg(args.options.layer, 'layer', n)!)
-        : r.layers.diffLayer(layerArg(args.options.layer, 'layer', n)!)
-      : r.layers.diffStacks(layerArg(args.options.from, 'from', n)!, layerArg(args.options.to, 'to', n)!);
+    const at = (k: string) => layerArg(args.options[k], k, n)!;
+    let d: ReturnType<typeof diffTrees>;
+    if (byLayer) d = args.options.aggregated ? r.image.diff({ start: 0, end: 0 }, { start: 1, end: at('layer') }) : r.image.layerDiff(at('layer'));
+    else {
+      const [a, b] = [at('from'), at('to')];
+      // Forwards is one stack on top of another; backwards compares the two merged trees as they are.
+      d = a < b ? r.image.diff({ start: 0, end: a }, { start: a + 1, end: b }) : diffTrees(r.layers.mergedTree(a), r.layers.mergedTree(b));
+    }
     const lines: string[] = [];
     for (const e of d.entries) {
       if (args.options.json) lines.push(JSON.stringify(json(e)));
@@ -52,7 +55,7 @@ export async function runDiff(argv: string[], io: CliIO): Promise<number> {
     if (lines.length) io.stdout(lines.join('\n') + '\n');
     if (!args.options.json) {
       const s = d.summary;
-      io.stdout(`${s.added} added (+${s.addedBytes} B), ${s.modified} modified (${s.modifiedBytes >= 0 ? '+' : ''}${s.modifiedBytes} B), ${s.removed} removed (-${s.removedBytes} B).\n`);
+      io.stdout(`${s.added} added (+${s.addedBytes} B), ${s.modified} modified (${s.modifiedBytesDelta >= 0 ? '+' : ''}${s.modifiedBytesDelta} B), ${s.removed} removed (-${s.removedBytes} B).\n`);
     }
   } finally {
     await r.close();

@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import type { DirPage, ImageSummary } from '../../../shared/api/contract.js';
 import { defaultCore } from '../../../shared/api/core.js';
 import { createHandlerTable } from '../../../shared/api/handlers.js';
-import { createLayerEngine } from '../../../shared/api/layer-engine.js';
 import { fx, noSharedFixtures } from '../../helpers/fixtures.js';
 
 // Directory totals count a hard-linked file's bytes once (as du does): busybox's /bin holds ~400 hard
@@ -14,7 +13,7 @@ import { fx, noSharedFixtures } from '../../helpers/fixtures.js';
 describe.skipIf(noSharedFixtures)('directory totals with hard links', () => {
   it("/bin of dive's test image weighs its regular files, not every link to them", async () => {
     const file = fx('dive/.data/test-docker-image.tar');
-    const core = { ...defaultCore(), layers: createLayerEngine({ cacheDir: path.join(os.tmpdir(), `oe-totals-${process.pid}`), workers: 0 }) };
+    const core = defaultCore({ cacheDir: path.join(os.tmpdir(), `oe-totals-${process.pid}`), workers: 0 });
     const t = createHandlerTable({ core, mode: 'web', appVersion: 'test' });
     const call = async <T,>(m: string, a: unknown): Promise<T> => {
       const r = await t.dispatch(m, a);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventEnvelope, ExtractProgressEvent, ExtractResult, ImageRef, ImageSummary, OperationEvent, SerializedError } from '../../../shared/api/contract.js';
 import { defaultCore } from '../../../shared/api/core.js';
 import { createHandlerTable, type HandlerTable } from '../../../shared/api/handlers.js';
-import { createLayerEngine, throttleProgress } from '../../../shared/api/layer-engine.js';
+import { throttleProgress } from '../../../shared/util/throttle.js';
 
 // Extract progress through the handler table: an OCI layout built here with a few thousand files in
 // three layers, so the engine reports many times (every 256 files and after each layer). The API's
@@ -90,7 +90,7 @@ beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'oe-xprog-'));
   const layout = path.join(tmp, 'layout');
   await buildImage(layout);
-  const core = { ...defaultCore(), layers: createLayerEngine({ cacheDir: path.join(tmp, 'cache'), workers: 0, extractProgressMs: 0 }) };
+  const core = defaultCore({ cacheDir: path.join(tmp, 'cache'), workers: 0, extractProgressMs: 0 });
   t = createHandlerTable({ core, mode: 'web', appVersion: 'test' });
   t.subscribe((e) => events.push(e));
   const h = await call<{ id: string }>('openSource', { spec: layout });

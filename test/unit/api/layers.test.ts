@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirPage, EventEnvelope, ImageRef, ImageSummary, SearchPage, SerializedError } from '../../../shared/api/contract.js';
 import { defaultCore } from '../../../shared/api/core.js';
 import { createHandlerTable, type HandlerTable } from '../../../shared/api/handlers.js';
-import { createLayerEngine } from '../../../shared/api/layer-engine.js';
 
 // The tree/diff/file methods over the real layer engine, on the demo image, checked against the layer
 // tars read here independently with tar-stream.
@@ -49,7 +48,7 @@ async function fail(m: string, a: unknown): Promise<SerializedError> {
 }
 
 beforeAll(async () => {
-  const core = { ...defaultCore(), layers: createLayerEngine({ cacheDir: path.join(os.tmpdir(), `oe-api-cache-${process.pid}`), workers: 0 }) };
+  const core = defaultCore({ cacheDir: path.join(os.tmpdir(), `oe-api-cache-${process.pid}`), workers: 0 });
   t = createHandlerTable({ core, mode: 'web', appVersion: 'test', demoPath: DEMO });
   t.subscribe((e) => events.push(e));
   const h = await call<{ id: string }>('openDemo', {});
@@ -82,7 +81,8 @@ describe('selectImage', () => {
     expect(new Set(done.map((d) => d.layer))).toEqual(new Set([0, 1, 2]));
     expect(done.every((d) => d.opId === 'op-select')).toBe(true);
     const changed = events.find((e) => e.event === 'graph-changed')!.payload as { sourceId: string; digests: string[] };
-    expect(changed).toEqual({ sourceId: image.sourceId, digests: summary.layers.map((l) => l.digest) });
+    // The event carries each node's new state, and the core's graph answers the same from then on.
+    expect(changed).toEqual({ sourceId: image.sourceId, digests: summary.layers.map((l) => l.digest), nodes: summary.layers.map((l) => ({ digest: l.digest, verify: 'verified', problems: [] })) });
     const g = await call<{ nodes: { kind: string; digest: string; verify: string }[] }>('getGraph', { sourceId: image.sourceId });
     for (const l of summary.layers) expect(g.nodes.find((n) => n.digest === l.digest)!.verify).toBe('verified');
   });

@@ -5,7 +5,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EventEnvelope, ImageSummary } from '../../../shared/api/contract.js';
 import { defaultCore } from '../../../shared/api/core.js';
 import { createHandlerTable } from '../../../shared/api/handlers.js';
-import { createLayerEngine } from '../../../shared/api/layer-engine.js';
 
 // Acceptance (core issue): a flipped byte in a layer blob — same size, so nothing shows until the layer
 // is read — ends up as DIGEST_MISMATCH on that layer's graph node once the image is indexed; the other
@@ -30,7 +29,7 @@ describe('a tampered layer blob', () => {
     writeFileSync(blob(victim.digest), bytes);
     expect(statSync(blob(victim.digest)).size).toBe(victim.size);
 
-    const core = { ...defaultCore(), layers: createLayerEngine({ cacheDir: path.join(tmp, 'cache'), workers: 0 }) };
+    const core = defaultCore({ cacheDir: path.join(tmp, 'cache'), workers: 0 });
     const t = createHandlerTable({ core, mode: 'web', appVersion: 'test', demoPath: DEMO });
     const events: EventEnvelope[] = [];
     t.subscribe((e) => events.push(e));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { efficiency } from '../../../shared/layers/efficiency.js';
 import { MergedTree } from '../../../shared/layers/merge.js';
-import { openImageLayers } from '../../../shared/layers/open-image.js';
+import { openImage } from '../../../shared/layers/open-image.js';
 import { B, STACK_EFFICIENCY as WANT, stackTars } from './eff-stack.js';
 import { indexBuffer, makeTar } from './helpers.js';
 import { writeLayout } from './layout.js';
@@ -35,9 +35,9 @@ describe('efficiency on a hand-computed stack', () => {
 
   it('the engine (an OCI layout, gzip layers) gives the same figures', async () => {
     const dir = writeLayout([{ layers: await stackTars(), gzip: true }]);
-    const r = await openImageLayers(dir, {}, { cacheDir: mkdtempSync(path.join(os.tmpdir(), 'oci-eff-cache-')), workers: 0 });
+    const r = await openImage(dir, {}, { cacheDir: mkdtempSync(path.join(os.tmpdir(), 'oci-eff-cache-')), workers: 0 });
     try {
-      expect(r.layers.efficiency()).toEqual(WANT);
+      expect(r.image.layers.efficiency()).toEqual(WANT);
     } finally {
       await r.close();
     }

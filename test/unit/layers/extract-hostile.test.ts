@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CliIO } from '../../../shared/cli/io.js';
 import { main } from '../../../shared/cli/main.js';
-import { openImageLayers } from '../../../shared/layers/open-image.js';
+import { openImage } from '../../../shared/layers/open-image.js';
 import { makeTar } from './helpers.js';
 import { writeLayout } from './layout.js';
 
@@ -84,24 +84,24 @@ describe('extracting hostile layers', () => {
   it('opens the image, refuses or contains every hostile entry, writes nothing outside the target', async () => {
     const h = await hostileImage();
     const hostPasswd = fingerprint('/etc/passwd');
-    const r = await openImageLayers(h.dir, {}, { cacheDir: tmp('oci-hostile-cache-'), workers: 0 });
+    const r = await openImage(h.dir, {}, { cacheDir: tmp('oci-hostile-cache-'), workers: 0 });
     try {
       // The image opens; the refused names are problems on their layer, named.
-      expect(r.layers.layers.map((l) => l.state)).toEqual(['ready', 'ready']);
-      const p0 = r.layers.layers[0]!.problems;
+      expect(r.image.layers.layers.map((l) => l.state)).toEqual(['ready', 'ready']);
+      const p0 = r.image.layers.layers[0]!.problems;
       expect(p0.map((p) => [p.code, p.path])).toEqual([
         ['PATH_ESCAPE', '../x'],
         ['PATH_ESCAPE', 'a/../../y'],
         ['PATH_ESCAPE', 'hl-up'],
       ]);
       expect(p0[2]!.message).toMatch(/hl-up.*\.\.\/\.\.\/etc\/passwd.*outside the image root.*skipped/);
-      expect(r.layers.layers[1]!.problems).toEqual([]);
-      const tree = r.layers.mergedTree();
+      expect(r.image.layers.layers[1]!.problems).toEqual([]);
+      const tree = r.image.layers.mergedTree();
       expect(tree.problems.map((p) => [p.code, p.path])).toEqual([['PATH_ESCAPE', 'loop/z']]);
       expect(tree.problems[0]!.message).toMatch(/too many symbolic links.*skipped/);
 
       const target = path.join(h.base, 'a', 'b', 'root');
-      const res = await r.layers.extract(target);
+      const res = await r.image.layers.extract(target);
 
       // Nothing outside the target: the sentinel stays empty and base holds only a/b/root and it.
       expect(readdirSync(h.sentinel)).toEqual([]);

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, statSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openImageLayers, type OpenedImageLayers } from '../../../shared/layers/open-image.js';
+import { openImage, type OpenedImage } from '../../../shared/layers/open-image.js';
 import { makeTar } from './helpers.js';
 import { writeLayout } from './layout.js';
 
@@ -22,7 +22,7 @@ function canMknod(): boolean {
   return spawnSync('mknod', [path.join(d, 'c'), 'c', '1', '3'], { stdio: 'ignore' }).status === 0;
 }
 
-async function ownedImage(): Promise<OpenedImageLayers> {
+async function ownedImage(): Promise<OpenedImage> {
   const tar = await makeTar([
     { name: 'dev/', type: 'directory' },
     { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
@@ -35,7 +35,7 @@ async function ownedImage(): Promise<OpenedImageLayers> {
     { name: 'home/u/l', type: 'symlink', linkname: 'f', uid: 1234, gid: 5678 },
     { name: 'home/u/setgid', content: 'g', mode: 0o2755, uid: 1234, gid: 5678 },
   ]);
-  return openImageLayers(writeLayout([{ layers: [tar] }]), {}, { cacheDir: tmp('oci-owners-cache-'), workers: 0 });
+  return openImage(writeLayout([{ layers: [tar] }]), {}, { cacheDir: tmp('oci-owners-cache-'), workers: 0 });
 }
 
 describe('extraction of devices, FIFOs and owners', () => {
@@ -43,7 +43,7 @@ describe('extraction of devices, FIFOs and owners', () => {
     const r = await ownedImage();
     try {
       const out = path.join(tmp('oci-owners-'), 'root');
-      const res = await r.layers.extract(out, { asRoot: false });
+      const res = await r.image.layers.extract(out, { asRoot: false });
       expect(res.skipped).toEqual([
         { path: 'dev/loop0', reason: 'block device not created: that needs root (extract as root to get device nodes and owners)' },
         { path: 'dev/null', reason: 'character device not created: that needs root (extract as root to get device nodes and owners)' },
@@ -75,7 +75,7 @@ describe('extraction of devices, FIFOs and owners', () => {
     try {
       for (const opts of [{ asRoot: true }, {}]) {
         const out = path.join(tmp('oci-owners-root-'), 'root');
-        const res = await r.layers.extract(out, opts);
+        const res = await r.image.layers.extract(out, opts);
         if (!mknod) {
           // Root without CAP_MKNOD: the failure is listed, not fatal.
           expect(res.skipped.map((s) => [s.path, s.reason])).toEqual([

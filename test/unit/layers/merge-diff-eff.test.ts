@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { comparePaths, diffLayer, diffAggregated, diffTrees } from '../../../shared/layers/diff.js';
+import { comparePaths, diffTrees } from '../../../shared/layers/diff.js';
+import { ImageLayers } from '../../../shared/layers/engine.js';
+import type { LayerIndex } from '../../../shared/layers/tarindex.js';
+import type { ImageSource } from '../../../shared/sources/types.js';
 import { efficiency } from '../../../shared/layers/efficiency.js';
 import { MergedTree } from '../../../shared/layers/merge.js';
 import { fx, noSharedFixtures } from '../../helpers/fixtures.js';
@@ -79,7 +82,7 @@ describe('diffs', () => {
       [{ name: 'a', content: 'three' }, { name: 'b', content: 'b', mode: 0o755, uid: 5 }, { name: '.wh.c' }, { name: 'n', content: 'new!' }, { name: 'l', type: 'symlink', linkname: 'b' }],
       [{ name: 'z', content: 'z' }],
     );
-    const d = diffLayer(idx, 1);
+    const d = diffTrees(new MergedTree(idx, [0]), new MergedTree(idx, [0, 1]));
     const by = Object.fromEntries(d.entries.map((e) => [e.path, e]));
     expect(by.a).toMatchObject({ status: 'modified', changes: ['content'], sizeDelta: 2 });
     expect(by.b).toMatchObject({ status: 'modified', changes: ['mode', 'uid'] });
@@ -87,12 +90,35 @@ describe('diffs', () => {
     expect(by.n).toMatchObject({ status: 'added', sizeDelta: 4 });
     expect(by.l).toMatchObject({ status: 'modified', changes: ['linkname'] });
     expect(d.summary).toMatchObject({ added: 1, modified: 3, removed: 1 });
-    const agg = diffAggregated(idx, 2);
+    const agg = diffTrees(new MergedTree(idx, [0]), new MergedTree(idx, [0, 1, 2]));
     expect(agg.entries.find((e) => e.path === 'z')!.status).toBe('added');
     expect(agg.entries.find((e) => e.path === 'c')!.removedBy).toBe(1);
     const ab = diffTrees(new MergedTree(idx, [0]), new MergedTree(idx, [0, 1, 2]), { includeUnchanged: true });
     expect(ab.summary.added).toBe(2);
     expect(ab.summary.unchanged).toBe(0);
+  });
+
+  it('ImageLayers.diff: every range form (this layer, aggregated, a vs b, apart, empty) equals the explicit two-tree diff', async () => {
+    const idx = await stack(
+      [{ name: 'a', content: 'one' }, { name: 'c', content: 'c' }],
+      [{ name: 'a', content: 'two!' }, { name: '.wh.c' }],
+      [{ name: 'z', content: 'z' }],
+      [{ name: 'a', content: 'four' }, { name: 'y', content: 'y' }],
+    );
+    const layers = new ImageLayers({} as ImageSource, idx.map((_, i) => ({ mediaType: 'x', digest: `sha256:${String(i).repeat(64)}`, size: 1 })), []);
+    idx.forEach((x, i) => ((layers.indexes as (LayerIndex | undefined)[])[i] = x));
+    const explicit = (lower: number[], upper: number[]) => diffTrees(new MergedTree(idx, lower), new MergedTree(idx, upper), { includeUnchanged: true });
+    const cases: [Parameters<ImageLayers['diff']>[0], Parameters<ImageLayers['diff']>[1], number[], number[]][] = [
+      [null, { start: 0, end: 0 }, [], [0]],
+      [{ start: 0, end: 1 }, { start: 2, end: 2 }, [0, 1], [0, 1, 2]],
+      [{ start: 0, end: 0 }, { start: 1, end: 3 }, [0], [0, 1, 2, 3]],
+      [{ start: 0, end: 0 }, { start: 3, end: 3 }, [0], [0, 3]],
+      [{ start: 1, end: 2 }, { start: 3, end: 3 }, [1, 2], [1, 2, 3]],
+      [{ start: 0, end: 0 }, { start: 1, end: 0 }, [0], [0]],
+    ];
+    for (const [bottom, top, lower, upper] of cases) {
+      expect(layers.diff(bottom, top, { includeUnchanged: true }), JSON.stringify([bottom, top])).toEqual(explicit(lower, upper));
+    }
   });
 });
 
