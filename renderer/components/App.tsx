@@ -1,5 +1,6 @@
 import { useEffect, type DragEvent } from 'react';
 import { api } from '../state/api.js';
+import { useGraph } from '../state/graph.js';
 import { useImages } from '../state/image.js';
 import { useSources } from '../state/sources.js';
 import { useTransfers } from '../state/transfers.js';
@@ -17,9 +18,11 @@ export function App() {
       const text = p.done ? undefined : `Indexing layer ${p.layer + 1}: ${p.entries.toLocaleString('en')} entries`;
       useImages.getState().setProgress(p.sourceId, text);
     });
+    const offGraph = api().on('graph-changed', (c) => useGraph.getState().applyNodeChanges(c.sourceId, c.nodes));
     const offTransfers = useTransfers.getState().listen();
     return () => {
       offIndex();
+      offGraph();
       offTransfers();
     };
   }, []);

@@ -2,6 +2,7 @@ import { Background, Controls, Handle, Position, ReactFlow, ReactFlowProvider, u
 import { syntheticInfo } from '../../shared/ui/synthetic.js';
 import { memo, useCallback, useEffect, useMemo, type KeyboardEvent } from 'react';
 import type { GraphNode, LayerSummary } from '../../shared/api/contract.js';
+import { problemBadges } from '../../shared/ui/problems.js';
 import { humanBytes, platformString, shortDigest } from '../../shared/ui/format.js';
 import { useGraph } from '../state/graph.js';
 import { useImages } from '../state/image.js';
@@ -15,19 +16,6 @@ const KIND_LABEL: Record<string, string> = {
   index: 'Index', manifest: 'Manifest', config: 'Config', layer: 'Layer', attestation: 'Attestation', signature: 'Signature', artifact: 'Artifact', unknown: 'Unknown',
 };
 
-export function problemBadges(node: GraphNode): string[] {
-  const out = new Set<string>();
-  if (node.verify === 'missing') out.add('missing');
-  for (const p of node.problems) {
-    if (p.code === 'BLOB_MISSING') out.add('missing');
-    else if (p.code === 'DIGEST_MISMATCH' || p.code === 'SIZE_MISMATCH' || p.code === 'DIFFID_MISMATCH') out.add('digest mismatch');
-    else if (p.code === 'SCHEMA_INVALID' || p.code === 'JSON_INVALID' || p.code === 'MANIFEST_JSON_INVALID') out.add('schema error');
-    else out.add(p.code.toLowerCase().replace(/_/g, ' '));
-  }
-  if (node.verify === 'failed' && !out.has('digest mismatch')) out.add('digest mismatch');
-  return [...out];
-}
-
 const VERIFY_ICON: Record<string, [string, string]> = {
   verified: ['✓', 'Digest and size verified'],
   pending: ['○', 'Not read yet: verified when first read'],
@@ -35,23 +23,13 @@ const VERIFY_ICON: Record<string, [string, string]> = {
   missing: ['?', 'The source does not have this blob'],
 };
 
-/**
- * The node as known now: the graph is read once, before any layer is; layers are verified when first read
- * (indexing), so the image summary's verify state and problems (a digest mismatch found then) are newer.
- */
-export function withLayerState(n: GraphNode, layer: Pick<LayerSummary, 'verify' | 'problems'> | undefined): GraphNode {
-  if (!layer) return n;
-  const problems = [...n.problems, ...layer.problems.filter((p) => !n.problems.some((q) => q.code === p.code))];
-  return { ...n, verify: layer.verify, problems };
-}
-
 /** artifactType without the parts every one of them shares ("application/", "vnd."): the node is narrow. */
 export function shortArtifactType(t: string): string {
   return t.replace(/^application\//, '').replace(/^vnd\./, '');
 }
 
 const DescNodeView = memo(function DescNodeView({ data, selected }: NodeProps<DescNode>) {
-  const n = withLayerState(data.node, data.layer);
+  const n = data.node;
   const badges = problemBadges(n);
   const synth = syntheticInfo(n);
   const verify = n.verify;
@@ -119,7 +97,10 @@ function GraphCanvas({ sourceId }: { sourceId: string }) {
   const summary = useImages((s) => s.images[sourceId]?.summary);
   const flow = useReactFlow();
 
-  const laid = useMemo(() => (graph ? layoutGraph(graph) : undefined), [graph]);
+  // Laid out by structure: a graph-changed event replaces node states, not edges, and must not relayout.
+  const edgesOf = graph?.edges;
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const laid = useMemo(() => (graph ? layoutGraph(graph) : undefined), [edgesOf]);
   const nodes: DescNode[] = useMemo(() => {
     if (!graph || !laid) return [];
     const layerByDigest = new Map(summary?.layers.map((l) => [l.digest, l]) ?? []);

@@ -12,7 +12,7 @@ import { AttestationView } from './AttestationView.js';
 import { ConfigView } from './ConfigView.js';
 import { Copy } from './Copy.js';
 import { ErrorBanner } from './ErrorBanner.js';
-import { problemBadges, withLayerState } from './GraphPane.js';
+import { problemBadges } from '../../shared/ui/problems.js';
 import { JsonView } from './JsonView.js';
 
 const HAS_DOC = new Set(['index', 'manifest', 'config', 'attestation', 'signature', 'artifact', 'unknown']);
@@ -33,8 +33,8 @@ export function Inspector({ sourceId }: { sourceId: string }) {
   if (!node) return <aside className="inspector placeholder">Select a node to inspect it.</aside>;
   const mt = explainMediaType(node.mediaType);
   const synth = syntheticInfo(node);
-  // A layer's digest is checked when it is first read: the image summary has what that found.
-  const live = withLayerState(node, summary?.layers.find((l) => l.digest === node.digest));
+  // The node carries what reading its layer found (graph-changed updates it in the graph store).
+  const live = node;
   const verify = live.verify;
   const layerIndex = summary?.layers.findIndex((l) => l.digest === node.digest) ?? -1;
   // A layer may belong to another image than the one explored (multi-platform): go through its manifest.

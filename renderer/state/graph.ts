@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { BlobContent, Digest, ImageGraph, SourceId } from '../../shared/api/contract.js';
+import type { BlobContent, Digest, ImageGraph, NodeStateChange, SourceId } from '../../shared/api/contract.js';
 import { api, errorText } from './api.js';
 
 // The descriptor graph of each source, the selected node, and the raw documents the inspector reads.
@@ -19,6 +19,8 @@ interface GraphState {
   load(sourceId: SourceId): Promise<void>;
   select(sourceId: SourceId, digest: Digest | undefined): void;
   loadBlob(sourceId: SourceId, digest: Digest): Promise<void>;
+  /** Applies a graph-changed event: the core's new node states, the same edges (no relayout). */
+  applyNodeChanges(sourceId: SourceId, nodes: NodeStateChange[]): void;
 }
 
 export const blobKey = (sourceId: SourceId, digest: Digest) => `${sourceId}/${digest}`;
@@ -40,6 +42,16 @@ export const useGraph = create<GraphState>((set, get) => ({
     } catch (e) {
       set((s) => ({ graphs: { ...s.graphs, [sourceId]: { error: errorText(e), loading: false } } }));
     }
+  },
+  applyNodeChanges(sourceId, changes) {
+    const cur = get().graphs[sourceId];
+    if (!cur?.graph || !changes.length) return;
+    const byDigest = new Map(changes.map((c) => [c.digest, c]));
+    const nodes = cur.graph.nodes.map((n) => {
+      const c = byDigest.get(n.digest);
+      return c ? { ...n, verify: c.verify, problems: c.problems } : n;
+    });
+    set((s) => ({ graphs: { ...s.graphs, [sourceId]: { ...cur, graph: { ...cur.graph!, nodes } } } }));
   },
   select(sourceId, digest) {
     set((s) => ({ selected: { ...s.selected, [sourceId]: digest } }));

@@ -83,21 +83,6 @@ function filterOf(s: Pick<TreeState, 'changes' | 'search'>) {
   return f;
 }
 
-/**
- * One folder's children (in name order, as the flat "**" listing gives them) in the order listDir gives for
- * `sort`: the rows of a folder must not reorder when Expand lists it another way. Like the core: no
- * folders-first grouping; by size, a folder weighs the bytes below it, and equal sizes keep name order.
- */
-function sortAsCore(byName: TreeEntry[], sort: TreeSort): TreeEntry[] {
-  if (sort.by === 'name') return sort.order === 'asc' ? byName : [...byName].reverse();
-  const sign = sort.order === 'asc' ? 1 : -1;
-  const size = (e: TreeEntry) => (e.type === 'dir' ? (e.totalSize ?? 0) : e.size);
-  return byName
-    .map((e, i) => ({ e, i, s: size(e) }))
-    .sort((a, b) => sign * (a.s - b.s) || a.i - b.i)
-    .map((x) => x.e);
-}
-
 let searchToken = 0;
 /** Pages of hits being read, so quick next/previous clicks ask for each page once. */
 const hitPageReads = new Map<string, Promise<SearchPage>>();
@@ -274,16 +259,16 @@ export const useTree = create<TreeState>((set, get) => {
       try {
         let children: Map<string, TreeEntry[]>;
         if (!s.changes.length && !s.search) {
-          // One flat listing ("**") is far fewer calls than a folder-by-folder walk.
+          // One flat listing ("**") is far fewer calls than a folder-by-folder walk; with the tree's sort the
+          // core lists each folder's children in listDir's order, so rows never reorder.
           const all: TreeEntry[] = [];
           for (let offset = 0; offset < EXPAND_ALL_LIMIT; ) {
-            const page = await api().search({ image: ctx.image, view: ctx.view, query: { pattern: '**', mode: 'glob' }, offset, limit: MAX_PAGE });
+            const page = await api().search({ image: ctx.image, view: ctx.view, query: { pattern: '**', mode: 'glob' }, offset, limit: MAX_PAGE, sort: s.sort });
             all.push(...page.hits);
             offset += page.hits.length;
             if (page.hits.length === 0 || offset >= page.total) break;
           }
           children = groupByParent(all);
-          for (const [dir, list] of children) children.set(dir, sortAsCore(list, s.sort));
           if (!children.has('/')) children.set('/', get().children.get('/') ?? []);
         } else {
           children = new Map(get().children);

@@ -81,7 +81,7 @@ export const ARG_SCHEMAS: { readonly [M in MethodName]: Schema } = {
   selectImage: obj({ sourceId: SOURCE_ID, manifest: DIGEST, platform: str(64, { min: 3 }), opId: OP_ID }, ['manifest', 'platform', 'opId']),
   listDir: obj({ image: IMAGE_REF, view: TREE_VIEW, path: IMAGE_PATH, offset: OFFSET, limit: LIMIT, sort: SORT, filter: FILTER }, ['offset', 'limit', 'sort', 'filter']),
   listDirs: obj({ image: IMAGE_REF, view: TREE_VIEW, paths: arr(IMAGE_PATH, MAX_DIRS), limit: LIMIT, sort: SORT, filter: FILTER }, ['limit', 'sort', 'filter']),
-  search: obj({ image: IMAGE_REF, view: TREE_VIEW, query: SEARCH, offset: OFFSET, limit: LIMIT }, ['offset', 'limit']),
+  search: obj({ image: IMAGE_REF, view: TREE_VIEW, query: SEARCH, offset: OFFSET, limit: LIMIT, sort: SORT }, ['offset', 'limit', 'sort']),
   diff: obj({ image: IMAGE_REF, bottom: union(RANGE, NULL), top: RANGE }),
   listChanges: obj(
     { image: IMAGE_REF, bottom: union(RANGE, NULL), top: RANGE, changes: CHANGE_KINDS, offset: OFFSET, limit: LIMIT, sort: SORT },

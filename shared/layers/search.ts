@@ -23,9 +23,11 @@ export function searchMatcher(q: SearchQuery): (p: string) => boolean {
   }
   // A glob without "/" matches names at any depth (like find -name); with "/", the whole path.
   const onName = !q.pattern.includes('/');
+  // fnmatch's negated class `[!…]` is picomatch's `[^…]`.
+  const pattern = (onName ? q.pattern : q.pattern.replace(/^\/+/, '')).replace(/\[!/g, '[^');
   let isMatch: (s: string) => boolean;
   try {
-    isMatch = picomatch(onName ? q.pattern : q.pattern.replace(/^\/+/, ''), { dot: true, nocase, strictBrackets: true });
+    isMatch = picomatch(pattern, { dot: true, nocase, strictBrackets: true });
   } catch (e) {
     throw new ExplorerError('INVALID_ARGUMENT', `The search is not a valid glob: ${(e as Error).message}.`);
   }

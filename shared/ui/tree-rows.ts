@@ -1,4 +1,4 @@
-import type { TreeEntry, TreeSort } from '../api/contract.js';
+import type { TreeEntry } from '../api/contract.js';
 
 // The filesystem tree as the virtualizer sees it: a flat list of visible rows, rebuilt from the loaded
 // children of each expanded folder. Linear in the visible rows, so 100k rows rebuild in milliseconds.
@@ -32,22 +32,6 @@ export function flattenRows(
   return out;
 }
 
-/** Sorts one folder's entries client-side (for lists built from flat search pages). Folders first. */
-export function sortEntries(entries: TreeEntry[], sort: TreeSort): TreeEntry[] {
-  const dir = sort.order === 'asc' ? 1 : -1;
-  return entries.sort((a, b) => {
-    const ad = a.type === 'dir' ? 0 : 1;
-    const bd = b.type === 'dir' ? 0 : 1;
-    if (ad !== bd) return ad - bd;
-    if (sort.by === 'size') {
-      const as = a.totalSize ?? a.size;
-      const bs = b.totalSize ?? b.size;
-      if (as !== bs) return (as - bs) * dir;
-    }
-    return (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) * (sort.by === 'name' ? dir : 1);
-  });
-}
-
 /** Groups a flat, path-ordered list of entries into folder → children (for expand-all). */
 export function groupByParent(entries: readonly TreeEntry[]): Map<string, TreeEntry[]> {
   const m = new Map<string, TreeEntry[]>();
@@ -60,20 +44,4 @@ export function groupByParent(entries: readonly TreeEntry[]): Map<string, TreeEn
     list.push(e);
   }
   return m;
-}
-
-/** Converts a glob to an anchored RegExp source, as the contract describes (`*`, `**`, `?`). */
-export function globToRegExp(glob: string): string {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        re += '.*';
-        i++;
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return '^' + re + '$';
 }

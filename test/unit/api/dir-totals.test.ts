@@ -35,3 +35,37 @@ describe.skipIf(noSharedFixtures)('directory totals with hard links', () => {
     expect(bin.totalSize).toBe(regular.reduce((a, b) => a + b, 0));
   });
 });
+
+describe.skipIf(noSharedFixtures)('search with a sort', () => {
+  it('lists depth first with every folder in listDir order, so Expand builds the same rows as folder-by-folder', async () => {
+    const core = defaultCore({ cacheDir: path.join(os.tmpdir(), `oe-totals-${process.pid}`), workers: 0 });
+    const t = createHandlerTable({ core, mode: 'web', appVersion: 'test' });
+    const call = async <T,>(m: string, a: unknown): Promise<T> => {
+      const r = await t.dispatch(m, a);
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value as T;
+    };
+    try {
+      const h = await call<{ id: string }>('openSource', { spec: fx('dive/.data/test-docker-image.tar') });
+      const s = await call<ImageSummary>('selectImage', { sourceId: h.id });
+      for (const sort of [{ by: 'size', order: 'desc' }, { by: 'name', order: 'desc' }, { by: 'size', order: 'asc' }]) {
+        const view = { kind: 'merged' };
+        const all = await call<{ total: number; hits: { path: string }[] }>('search', { image: s.ref, view, query: { pattern: '**', mode: 'glob' }, limit: 5000, sort });
+        expect(all.hits.length).toBe(all.total);
+        // Folder by folder, the way the tree loads without Expand.
+        const walk: string[] = [];
+        const visit = async (dir: string) => {
+          const page = await call<DirPage>('listDir', { image: s.ref, view, path: dir, limit: 5000, sort });
+          for (const e of page.entries) {
+            walk.push(e.path);
+            if (e.type === 'dir') await visit(e.path);
+          }
+        };
+        await visit('/');
+        expect(all.hits.map((x) => x.path), JSON.stringify(sort)).toEqual(walk);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
