@@ -6,6 +6,7 @@ import { humanBytes, platformString, shortDigest } from '../../shared/ui/format.
 import { useGraph } from '../state/graph.js';
 import { useImages } from '../state/image.js';
 import { Inspector } from './Inspector.js';
+import { problemBadges, withLayerState } from './node-state.js';
 import { NODE_H, NODE_W, layoutGraph } from './graph-layout.js';
 
 type DescData = { node: GraphNode; layer?: LayerSummary; layerIndex?: number; current: boolean; image?: { compressed: number; uncompressed?: number | undefined } };
@@ -15,35 +16,12 @@ const KIND_LABEL: Record<string, string> = {
   index: 'Index', manifest: 'Manifest', config: 'Config', layer: 'Layer', attestation: 'Attestation', signature: 'Signature', artifact: 'Artifact', unknown: 'Unknown',
 };
 
-export function problemBadges(node: GraphNode): string[] {
-  const out = new Set<string>();
-  if (node.verify === 'missing') out.add('missing');
-  for (const p of node.problems) {
-    if (p.code === 'BLOB_MISSING') out.add('missing');
-    else if (p.code === 'DIGEST_MISMATCH' || p.code === 'SIZE_MISMATCH' || p.code === 'DIFFID_MISMATCH') out.add('digest mismatch');
-    else if (p.code === 'SCHEMA_INVALID' || p.code === 'JSON_INVALID' || p.code === 'MANIFEST_JSON_INVALID') out.add('schema error');
-    else out.add(p.code.toLowerCase().replace(/_/g, ' '));
-  }
-  if (node.verify === 'failed' && !out.has('digest mismatch')) out.add('digest mismatch');
-  return [...out];
-}
-
 const VERIFY_ICON: Record<string, [string, string]> = {
   verified: ['✓', 'Digest and size verified'],
   pending: ['○', 'Not read yet: verified when first read'],
   failed: ['✗', 'Read and did not match its digest or size'],
   missing: ['?', 'The source does not have this blob'],
 };
-
-/**
- * The node as known now: the graph is read once, before any layer is; layers are verified when first read
- * (indexing), so the image summary's verify state and problems (a digest mismatch found then) are newer.
- */
-export function withLayerState(n: GraphNode, layer: Pick<LayerSummary, 'verify' | 'problems'> | undefined): GraphNode {
-  if (!layer) return n;
-  const problems = [...n.problems, ...layer.problems.filter((p) => !n.problems.some((q) => q.code === p.code))];
-  return { ...n, verify: layer.verify, problems };
-}
 
 /** artifactType without the parts every one of them shares ("application/", "vnd."): the node is narrow. */
 export function shortArtifactType(t: string): string {
