@@ -91,8 +91,11 @@ export const CONTRACT = {
     obj({ ...IMAGE, view: TREE_VIEW, paths: T.Array(IMAGE_PATH, { maxItems: MAX_DIRS }), limit: opt(LIMIT), sort: opt(TREE_SORT), filter: opt(TREE_FILTER) }),
     typed<{ pages: DirPage[]; missing: string[] }>(),
   ),
-  /** Every entry of a view matching the query, in path order, paged (default limit 1000). */
-  search: method(obj({ ...IMAGE, view: TREE_VIEW, query: SEARCH_QUERY, offset: opt(OFFSET), limit: opt(LIMIT) }), typed<SearchPage>()),
+  /**
+   * Every entry of a view matching the query, paged (default limit 1000): in path order, or with `sort`
+   * depth first with each folder's children in listDir's order for that sort.
+   */
+  search: method(obj({ ...IMAGE, view: TREE_VIEW, query: SEARCH_QUERY, offset: opt(OFFSET), limit: opt(LIMIT), sort: opt(TREE_SORT) }), typed<SearchPage>()),
   /** Counts and bytes of a diff (see TreeView for bottom/top); browse it with listDir on a 'diff' view or listChanges. */
   diff: method(obj({ ...IMAGE, bottom: BOTTOM, top: LAYER_RANGE }), typed<DiffSummary>()),
   listChanges: method(

@@ -255,6 +255,8 @@ export interface Capabilities {
   extract: boolean;
   registryPull: boolean;
   dockerEngine: boolean;
+  /** The image sources the core reads (from its backend list): transport, spec syntax, what it opens. */
+  sources?: { transport: string; syntax: string; summary: string }[];
 }
 
 export interface VersionInfo {

@@ -56,7 +56,11 @@ const CLEAN: Record<string, string> = {
   'shared/sources/types.ts': `import type { Readable } from 'node:stream';\nimport type { Digest } from '../oci/digest.js';\nexport interface ImageSource { open(d: Digest): Readable }\n`,
   'shared/graph/types.ts': `import type { ImageSource } from '../sources/types.js';\nexport interface ImageGraph { source?: ImageSource }\n`,
   'shared/layers/read.ts': `import { promises as fsp } from 'node:fs';\nimport { sha } from '../oci/digest.js';\nimport type { ImageGraph } from '../graph/types.js';\nexport const read = async (g: ImageGraph) => sha(String(await fsp.readFile(String(g))));\n`,
-  'shared/api/contract.ts': `import type { ImageGraph } from '../graph/types.js';\nexport const METHODS = ['getGraph'] as const;\nexport type Graph = ImageGraph;\n`,
+  // The contract's vocabulary sits low: argument schemas with oci, result types with layers.
+  'shared/api/schemas.ts': `export type TreeView = { kind: 'merged' };\n`,
+  'shared/api/results.ts': `import type { ImageGraph } from '../graph/types.js';\nimport type { TreeView } from './schemas.js';\nexport interface Page { view: TreeView; graph?: ImageGraph }\n`,
+  'shared/layers/views.ts': `import type { Page } from '../api/results.js';\nimport type { TreeView } from '../api/schemas.js';\nexport const page = (view: TreeView): Page => ({ view });\n`,
+  'shared/api/contract.ts': `import type { ImageGraph } from '../graph/types.js';\nimport type { Page } from './results.js';\nexport const METHODS = ['getGraph'] as const;\nexport type Graph = ImageGraph;\nexport type { Page };\n`,
   'shared/api/handlers.ts': `import path from 'node:path';\nimport { read } from '../layers/read.js';\nimport { METHODS } from './contract.js';\nexport const handlers = { [METHODS[0]]: (p: string) => read(path.resolve(p) as never) };\n`,
   'shared/ui/format.ts': `import { MT } from '../oci/mediatypes.js';\nexport const label = (t: string) => (t === MT.index ? 'index' : t);\n`,
   'shared/web/server.ts': `import http from 'node:http';\nimport { handlers } from '../api/handlers.js';\nexport const serve = () => http.createServer(() => void handlers);\n`,
@@ -78,8 +82,9 @@ const DIRTY: Record<string, string> = {
   'renderer/ipc.ts': `import { ipcRenderer } from 'electron';\nexport const r = ipcRenderer;\n`,
   // preload → shared/api/handlers.ts (Node)
   'electron/preload.ts': `import { contextBridge } from 'electron';\nimport { handlers } from '../shared/api/handlers.js';\ncontextBridge.exposeInMainWorld('x', handlers);\n`,
-  // shared/oci → shared/layers, by a type only
+  // shared/oci → shared/layers, by a type only; shared/layers → the method table (shared/api/contract.ts)
   'shared/oci/types.ts': `import type { read } from '../layers/read.js';\nexport type Reader = typeof read;\n`,
+  'shared/layers/api-user.ts': `import type { Graph } from '../api/contract.js';\nexport type G = Graph;\n`,
   // shared → electron and → renderer
   'shared/api/shell.ts': `import { app } from 'electron';\nimport { show } from '../../renderer/main.js';\nexport const s = [app, show];\n`,
   // a 2-file cycle, and one of type-only imports
@@ -129,6 +134,11 @@ describe('layering rules (dependency-cruiser)', () => {
 
   it('refuses shared/oci importing shared/layers (a lower layer importing a higher one), even for a type', () => {
     expect(has(dirty.full, 'layer-oci-imports-higher', 'shared/oci/types.ts', /^shared\/layers\/read\.ts$/)).toBe(true);
+  });
+
+  it('lets the layers use the contract vocabulary (schemas.ts, results.ts) but not the method table', () => {
+    expect(clean.full.filter((x) => x.from.startsWith('shared/layers/'))).toEqual([]);
+    expect(has(dirty.full, 'layer-layers-imports-higher', 'shared/layers/api-user.ts', /^shared\/api\/contract\.ts$/)).toBe(true);
   });
 
   it('refuses shared/ importing electron or the renderer', () => {
