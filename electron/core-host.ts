@@ -1,6 +1,6 @@
 import { defaultCore } from '../shared/api/core.js';
 import { createHandlerTable, type HandlerOptions } from '../shared/api/handlers.js';
-import type { Envelope, EventEnvelope } from '../shared/api/contract.js';
+import { SHELL_METHODS, type Envelope, type EventEnvelope } from '../shared/api/contract.js';
 
 // The handler table, off the main thread: this file runs in an Electron utilityProcess, so reading and
 // indexing images never blocks the window's event loop. It talks to main over process.parentPort:
@@ -22,7 +22,7 @@ export function startCoreHost(port: PortLike): void {
     const msg = e.data as ToHost;
     if (msg?.type === 'init' && !table) {
       const core = defaultCore({ workers: 0 });
-      table = createHandlerTable({ ...msg.options, core, mode: 'electron', shellMethods: ['chooseSource', 'chooseTarget', 'openExternal'] });
+      table = createHandlerTable({ ...msg.options, core, mode: 'electron', shellMethods: SHELL_METHODS });
       table.subscribe((envelope) => port.postMessage({ type: 'event', envelope }));
       port.postMessage({ type: 'ready' });
     } else if (msg?.type === 'call' && typeof msg.id === 'number') {

@@ -1,6 +1,11 @@
 import { IPC_CHANNEL, SHELL_METHODS, type Envelope, type MethodName, type SerializedError } from '../shared/api/contract.js';
-import { argsProblem } from '../shared/api/validate.js';
+import type * as Validate from '../shared/api/validate.js';
 import { isAppUrl } from './security.js';
+
+// Validation brings Ajv (~270 kB unminified, ~65 ms to load): loaded on the first call, not before the
+// window is shown.
+let validation: Promise<typeof Validate> | undefined;
+const argsProblem = async (method: string, args: unknown) => (await (validation ??= import('../shared/api/validate.js'))).argsProblem(method, args);
 
 // The one IPC channel, registered on an ipcMain-like object (plain objects in tests; electron cannot run
 // there). Order of checks: sender frame (our main frame, app:// origin) → method allow-list → argument
@@ -65,7 +70,7 @@ export async function handleInvoke(deps: IpcDeps, event: InvokeEventLike, method
   const who = senderProblem(event, deps.isOurWindow);
   if (who) return fail('FORBIDDEN', `Refused: ${who}.`);
   if (typeof method !== 'string') return fail('INVALID_ARGUMENT', 'The method name must be a string.');
-  const problem = argsProblem(method, args ?? {});
+  const problem = await argsProblem(method, args ?? {});
   if (problem) return fail('INVALID_ARGUMENT', `Invalid request to ${method}: ${problem}.`);
   if ((SHELL_METHODS as readonly string[]).includes(method)) {
     try {

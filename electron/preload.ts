@@ -1,5 +1,7 @@
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import { EVENTS, IPC_CHANNEL, METHODS, encodeErrorMessage, type Envelope, type EventEnvelope, type EventName, type ShellCommand } from '../shared/api/contract.js';
+import { IPC_CHANNEL, METHODS, type Envelope, type EventEnvelope, type EventName, type ShellCommand } from '../shared/api/contract.js';
+import { encodeErrorMessage } from '../shared/api/errors.js';
+import { isEventName } from '../shared/api/names.js';
 
 // Exposes exactly the contract as window.explorer: one function per method (all through one invoke
 // channel) and on(event, listener). No ipcRenderer, no Node, nothing else reaches the page. Errors are
@@ -21,7 +23,7 @@ function deliver(event: EventName, payload: unknown): void {
 }
 
 ipcRenderer.on(IPC_CHANNEL, (_e, env: EventEnvelope) => {
-  if (!env || !(EVENTS as readonly string[]).includes(env.event)) return;
+  if (!env || !isEventName(env.event)) return;
   deliver(env.event, env.payload);
 });
 
@@ -33,7 +35,7 @@ async function invoke(method: string, args: unknown): Promise<unknown> {
 
 const api: Record<string, unknown> = {
   on(event: EventName, listener: Listener) {
-    if (!(EVENTS as readonly string[]).includes(event) || typeof listener !== 'function') throw new Error(`Unknown event ${String(event)}`);
+    if (!isEventName(event) || typeof listener !== 'function') throw new Error(`Unknown event ${String(event)}`);
     let set = listeners.get(event);
     if (!set) listeners.set(event, (set = new Set()));
     set.add(listener);

@@ -1,9 +1,6 @@
 import { useEffect, type DragEvent } from 'react';
-import { api } from '../state/api.js';
-import { useGraph } from '../state/graph.js';
-import { useImages } from '../state/image.js';
+import { connectStores } from '../state/connect.js';
 import { useSources } from '../state/sources.js';
-import { useTransfers } from '../state/transfers.js';
 import { OpenStatus } from './OpenStatus.js';
 import { SourceView } from './SourceView.js';
 import { StartScreen } from './StartScreen.js';
@@ -12,20 +9,8 @@ import { TopBar } from './TopBar.js';
 export function App() {
   const active = useSources((s) => s.active);
   const sources = useSources((s) => s.sources);
-  useEffect(() => {
-    void useSources.getState().init();
-    const offIndex = api().on('index-progress', (p) => {
-      const text = p.done ? undefined : `Indexing layer ${p.layer + 1}: ${p.entries.toLocaleString('en')} entries`;
-      useImages.getState().setProgress(p.sourceId, text);
-    });
-    const offGraph = api().on('graph-changed', (c) => useGraph.getState().applyNodeChanges(c.sourceId, c.nodes));
-    const offTransfers = useTransfers.getState().listen();
-    return () => {
-      offIndex();
-      offGraph();
-      offTransfers();
-    };
-  }, []);
+  // Every event subscription of the stores, disposed on unmount (StrictMode mounts twice in development).
+  useEffect(() => connectStores(), []);
   const theme = useSources((s) => s.theme);
   useEffect(() => {
     if (theme === 'system') delete document.documentElement.dataset.theme;

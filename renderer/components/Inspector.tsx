@@ -3,7 +3,7 @@ import { syntheticInfo } from '../../shared/ui/synthetic.js';
 import type { GraphNode, ImageSummary } from '../../shared/api/contract.js';
 import { groupDigits, humanBytes, platformString } from '../../shared/ui/format.js';
 import { dockerfileLine } from '../../shared/ui/image-docs.js';
-import { explainMediaType } from '../../shared/ui/mediatypes.js';
+import { explainMediaType } from '../../shared/oci/mediatypes.js';
 import { api } from '../state/api.js';
 import { blobKey, useGraph } from '../state/graph.js';
 import { useImages } from '../state/image.js';

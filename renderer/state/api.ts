@@ -1,5 +1,6 @@
 import { getExplorerApi } from '../../shared/api/client.js';
-import { errorFromUnknown, type ExplorerApi } from '../../shared/api/contract.js';
+import type { ExplorerApi } from '../../shared/api/contract.js';
+import { errorFromUnknown } from '../../shared/api/errors.js';
 
 // The one ExplorerApi (window.explorer in the desktop app, the web client in a browser).
 export function api(): ExplorerApi {

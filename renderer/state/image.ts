@@ -1,5 +1,6 @@
 import { create } from 'zustand';
-import { newOperationId, type Digest, type EfficiencyReport, type ImageSummary, type OperationId, type SourceId } from '../../shared/api/contract.js';
+import { newOperationId } from '../../shared/api/ids.js';
+import type { Digest, EfficiencyReport, ImageSummary, OperationId, SourceId } from '../../shared/api/contract.js';
 import { api, errorText } from './api.js';
 
 // The image (manifest) being explored in each source: its layers, which layer/compare is selected,

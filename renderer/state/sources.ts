@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { Capabilities, RecentSource, Settings, SourceHandle, SourceId } from '../../shared/api/contract.js';
+import type { Capabilities, RecentSource, Settings, SourceHandle, SourceId, Unsubscribe } from '../../shared/api/contract.js';
 import { api, errorText } from './api.js';
 
 // Open sources, the active one, Recent, and the open/close actions.
@@ -21,6 +21,9 @@ interface SourcesState {
   tab: Record<SourceId, MainTab>;
   theme: Settings['theme'];
   setTheme(theme: Settings['theme']): Promise<void>;
+  /** Follows the core's sources-changed and the shell's commands; call the disposer to stop. */
+  listen(): Unsubscribe;
+  /** Loads capabilities, open sources, Recent and the theme. */
   init(): Promise<void>;
   open(spec: string): Promise<SourceHandle | undefined>;
   openDemo(): Promise<void>;
@@ -49,17 +52,24 @@ export const useSources = create<SourcesState>((set, get) => ({
       // the choice still applies to this window
     }
   },
-  async init() {
+  listen() {
     const a = api();
-    a.on('sources-changed', ({ sources, active }) => {
+    const offSources = a.on('sources-changed', ({ sources, active }) => {
       set((s) => ({ sources, active: active ?? (s.active && sources.some((x) => x.id === s.active) ? s.active : sources[0]?.id) }));
     });
-    a.on('command', (c) => {
+    const offCommands = a.on('command', (c) => {
       if (c.command === 'open-spec') void get().open(c.spec);
       else if (c.command === 'open-folder') void get().choose('folder');
       else if (c.command === 'open-archive') void get().choose('archive');
       else if (c.command === 'show-sources') set({ active: undefined });
     });
+    return () => {
+      offSources();
+      offCommands();
+    };
+  },
+  async init() {
+    const a = api();
     try {
       const [v, sources] = await Promise.all([a.version(), a.listSources()]);
       set((s) => ({ caps: v.capabilities, sources, active: s.active ?? sources[0]?.id }));

@@ -1,5 +1,7 @@
 import { create } from 'zustand';
-import { errorFromUnknown, newOperationId, type ExtractResult, type FileView, type ImageRef, type OperationId, type Unsubscribe } from '../../shared/api/contract.js';
+import type { ExtractResult, FileView, ImageRef, OperationId, Unsubscribe } from '../../shared/api/contract.js';
+import { errorFromUnknown } from '../../shared/api/errors.js';
+import { newOperationId } from '../../shared/api/ids.js';
 import type { TransferProgress } from '../../shared/ui/progress.js';
 import { api } from './api.js';
 

@@ -1,4 +1,5 @@
-import { withDecodedErrors, type ExplorerApi } from './contract.js';
+import type { ExplorerApi } from './contract.js';
+import { withDecodedErrors } from './errors.js';
 import { createWebClient } from './web-client.js';
 
 // How the UI gets its API: the desktop preload's `window.explorer` when present (with errors decoded

@@ -2,627 +2,152 @@
 // mode (shared/web/server + shared/api/web-client) both carry exactly these calls and events, dispatched
 // into one handler table (shared/api/handlers.ts).
 //
-// Rules for everything in this file:
+// Each method is declared ONCE, in CONTRACT below: its argument schema (TypeBox, ./schemas.ts) and its
+// result type. From that one table come the TypeScript types (ApiMethods, MethodArgs, MethodResult), the
+// argument validation (./validate.ts compiles the schemas with Ajv, in the core and the transports only),
+// the method list (METHODS, SHELL_METHODS) and web mode's routes (WEB_ROUTES). Events: ./events.ts.
+//
+// Rules for everything here:
 // - Every value crossing the seam is plain data (structured-clone safe): objects, arrays, strings,
 //   numbers, booleans, null, Uint8Array. No classes, Maps, Sets, Dates or functions.
 // - Every method takes ONE argument object and returns a Promise. Adding an optional field is compatible;
-//   renaming or removing one is not.
-// - Failures reject with an ApiError ({code, message, details?}); `message` is a sentence for the user.
+//   renaming or removing one is not. Unknown fields are refused.
+// - Failures reject with an ApiError ({code, message, details?}, ./errors.ts); `message` is for the user.
 // - Long work (open, index, extract, later registry pulls and local Docker) takes an optional `opId` that
-//   the CALLER makes with newOperationId(), so it can cancel({opId}) before the call returns and match
-//   progress events to the call. New long operations reuse this shape: a method + an OperationKind.
+//   the CALLER makes with newOperationId() (./ids.ts), so it can cancel({opId}) before the call returns and
+//   match progress events to the call. New long operations reuse this shape: a method + an OperationKind.
 //
-// This module has no runtime imports, so the renderer can import it (lint: renderer → shared/api only).
+// Declarations only (runtime helpers live in errors.ts, ids.ts, names.ts, validate.ts), so the renderer
+// can import it: it costs the renderer TypeBox's builders and the schema objects, never Ajv.
 
-import type { ErrorCode, Problem } from '../errors.js';
-import type { Digest } from '../oci/digest.js';
-import type { Platform } from '../oci/platform.js';
-import type { SourceKind } from '../sources/types.js';
-import type { EdgeRole, GraphEdge, GraphNode, ImageEntry, ImageGraph, NodeKind, VerifyState } from '../graph/types.js';
-import type { DiffSummary } from '../layers/diff.js';
-import type { EntryType } from '../layers/types.js';
+import * as T from '@sinclair/typebox';
+import type { ImageEntry, ImageGraph } from '../graph/types.js';
+import type { EventName, ExplorerEvents, OperationEvent } from './events.js';
+import type {
+  BlobContent, ChangesPage, DiffSummary, DirPage, EfficiencyReport, ExtractResult, FileChunk, ImageSummary, RecentSource,
+  SearchPage, SerializedError, SourceHandle, StatResult, VersionInfo,
+} from './results.js';
+import {
+  BOTTOM, CHANGE_KINDS, DIGEST, FILE_VIEW, HOST_PATH, IMAGE_PATH, IMAGE_REF, LAYER, LAYER_RANGE, LIMIT, MAX_DIRS, MAX_READ, NONE, OFFSET,
+  OP_ID, SEARCH_QUERY, SETTINGS_PATCH, SOURCE_ID, TREE_FILTER, TREE_SORT, TREE_VIEW, int, obj, oneOf, opt, typed,
+  type Settings, type Static, type TSchema, type Typed, type TypeOf,
+} from './schemas.js';
 
-export type { ErrorCode, Problem, Digest, Platform, SourceKind, EdgeRole, GraphEdge, GraphNode, ImageEntry, ImageGraph, NodeKind, VerifyState, DiffSummary, EntryType };
+export type { ErrorCode, Problem } from '../errors.js';
+export type { Digest } from '../oci/digest.js';
+export type { Platform } from '../oci/platform.js';
+export type { SourceKind } from '../sources/types.js';
+export type { EdgeRole, GraphEdge, GraphNode, ImageEntry, ImageGraph, NodeKind, VerifyState } from '../graph/types.js';
+export type * from './results.js';
+export type * from './events.js';
+export { EVENTS, EVENT_TABLE } from './events.js';
+export type { ChangeKind, FileView, ImageRef, LayerRange, OperationId, SearchQuery, Settings, SourceId, TreeFilter, TreeSort, TreeView } from './schemas.js';
+export { API_VERSION, DEFAULT_SETTINGS, MAX_DIRS, MAX_PAGE, MAX_READ, OPERATION_ID_PATTERN } from './schemas.js';
 
-/** Bumped when a method or event changes incompatibly. */
-export const API_VERSION = 1;
-
-// ---------------------------------------------------------------------------------------------------
-// Identifiers
-
-/** Opaque id of an open source, e.g. "s1". Valid until closeSource. */
-export type SourceId = string;
-/** Caller-chosen id of a long operation: 1–64 of [A-Za-z0-9_-]. See newOperationId(). */
-export type OperationId = string;
-
-export const OPERATION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** A fresh operation id (random, so ids from several windows or tabs never collide). */
-export function newOperationId(): OperationId {
-  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  if (c?.randomUUID) return `op-${c.randomUUID()}`;
-  return `op-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+interface MethodDecl<A extends TSchema = TSchema, R = unknown> {
+  /** The one argument object (validated on the Node side before any handler runs). */
+  args: A;
+  /** The result, typed only: it comes from our own core. */
+  result: Typed<R>;
+  /** Answered by the desktop shell (needs Electron), never by the handler table. */
+  shell?: true;
 }
-
-// ---------------------------------------------------------------------------------------------------
-// Errors
-
-/** How an error crosses the seam. `code` is stable (shared/errors.ts); `message` tells the user what to do. */
-export interface SerializedError {
-  code: ErrorCode;
-  message: string;
-  details?: Record<string, unknown>;
+const SHELL = { shell: true } as const;
+function method<A extends TSchema, R>(args: A, result: Typed<R>): MethodDecl<A, R>;
+function method<A extends TSchema, R>(args: A, result: Typed<R>, shell: typeof SHELL): MethodDecl<A, R> & typeof SHELL;
+function method(args: TSchema, result: Typed<unknown>, shell?: typeof SHELL): MethodDecl {
+  return { args, result, ...shell };
 }
+const IMAGE = { image: IMAGE_REF };
 
-/** What every API method rejects with, on both transports (after client-side decoding). */
-export class ApiError extends Error {
-  readonly code: ErrorCode;
-  readonly details?: Record<string, unknown>;
-  constructor(e: SerializedError) {
-    super(e.message);
-    this.name = 'ApiError';
-    this.code = e.code;
-    if (e.details) this.details = e.details;
-  }
-  toJSON(): SerializedError {
-    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
-  }
-}
+/** Every method: its argument schema and its result type. */
+export const CONTRACT = {
+  version: method(NONE, typed<VersionInfo>()),
 
-// ---------------------------------------------------------------------------------------------------
-// Sources
-
-export interface SourceHandle {
-  id: SourceId;
-  /** Short name for tabs/switchers: folder or file name, or "Demo image". */
-  label: string;
-  kind: SourceKind;
-  /** What was opened (path or reference), as given; what Recent stores. */
-  location: string;
-  /** A tag/name asked for in the spec (`oci:PATH:TAG`, docker-archive `REPO:TAG`). */
-  selectedTag?: string;
-  /** ISO-8601 time it was opened. */
-  openedAt: string;
-  /** Non-fatal problems with the container (e.g. a missing `repositories` file). */
-  warnings: string[];
-  /** True for the demo image bundled with the app. */
-  demo?: boolean;
-}
-
-export interface RecentSource {
-  /** The spec to pass back to openSource. */
-  spec: string;
-  label: string;
-  kind: SourceKind;
-  /** ISO-8601. */
-  lastOpened: string;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Blobs
-
-export interface BlobContent {
-  digest: Digest;
-  mediaType: string;
-  /** Size of the whole blob in bytes. */
-  size: number;
-  /** utf8 for JSON/text documents, base64 otherwise. */
-  encoding: 'utf8' | 'base64';
-  data: string;
-  /** True when only the first maxBytes were returned. */
-  truncated: boolean;
-  verify: VerifyState;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Images and layers
-
-/** Names one image (manifest) of one open source; what every layer/tree call takes. */
-export interface ImageRef {
-  sourceId: SourceId;
-  manifest: Digest;
-}
-
-export interface LayerSummary {
-  /** Position in manifest.layers. */
-  index: number;
-  digest: Digest;
-  /** From the config's rootfs.diff_ids, when present. */
-  diffId?: Digest;
-  mediaType: string;
-  compressedSize: number;
-  /** Undefined until the layer has been indexed. */
-  uncompressedSize?: number;
-  fileCount?: number;
-  added?: number;
-  modified?: number;
-  removed?: number;
-  /** history[].created_by of the step that made this layer. */
-  command?: string;
-  created?: string;
-  comment?: string;
-  verify: VerifyState;
-  problems: Problem[];
-}
-
-/** One config history step, with the layer it made (undefined for empty_layer steps). */
-export interface HistoryStep {
-  createdBy?: string;
-  created?: string;
-  author?: string;
-  comment?: string;
-  emptyLayer: boolean;
-  layerIndex?: number;
-}
-
-export interface ImageSummary {
-  ref: ImageRef;
-  config: Digest;
-  platform?: Platform;
-  names: string[];
-  layers: LayerSummary[];
-  history: HistoryStep[];
-  compressedSize: number;
-  /** Sum over layers; undefined while some layer is not indexed. */
-  uncompressedSize?: number;
-  /** Entries in the merged tree; undefined until indexed. */
-  fileCount?: number;
-  problems: Problem[];
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Trees (merged rootfs, one layer, a diff)
-
-export type ChangeKind = 'added' | 'modified' | 'removed' | 'unchanged';
-export type ChangeAspect = 'content' | 'size' | 'mode' | 'uid' | 'gid' | 'type' | 'link' | 'mtime' | 'xattrs';
-
-/** Inclusive range of layer indexes. */
-export interface LayerRange {
-  start: number;
-  end: number;
-}
-
-/**
- * Which tree to look at:
- * - merged: the rootfs after layers 0..upTo (default: all), changesets applied as layer.md says.
- * - layer: one layer's own changeset (whiteouts shown as removed entries).
- * - diff: merged(bottom) vs merged(bottom + top). dive's "this layer" for layer n is
- *   bottom {0,n-1} (null for n=0), top {n,n}; "aggregated" is bottom {0,0}, top {1,n};
- *   comparing layers a<b is bottom {0,a}, top {a+1,b}.
- */
-export type TreeView =
-  | { kind: 'merged'; upTo?: number }
-  | { kind: 'layer'; layer: number }
-  | { kind: 'diff'; bottom: LayerRange | null; top: LayerRange };
-
-/** Views a single file can be read from. */
-export type FileView = { kind: 'merged'; upTo?: number } | { kind: 'layer'; layer: number };
-
-export interface TreeEntry {
-  /** Absolute, normalised: "/", "/etc", "/etc/passwd". */
-  path: string;
-  name: string;
-  type: EntryType;
-  /** Content bytes (hard links: the target's). Directories: 0. */
-  size: number;
-  /** Permission and special bits (setuid/setgid/sticky), i.e. mode & 0o7777. */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Seconds since the epoch. */
-  mtime?: number;
-  /** Symlink or hard link target as stored. */
-  linkname?: string;
-  /** Index of the layer this entry comes from; for removed entries, the layer that removed it. */
-  layer: number;
-  /** Diff views only. */
-  change?: ChangeKind;
-  /** Diff views, modified entries: what changed. */
-  changed?: ChangeAspect[];
-  /** Diff views: size after minus size before. */
-  sizeDelta?: number;
-  /** Directories: direct children in this view (after filters). */
-  childCount?: number;
-  /** Directories: bytes of all files below in this view (the folder's weight; change filters and search narrow the rows, not this figure). */
-  totalSize?: number;
-  /** With a search: this entry itself matches (ancestors of hits are listed too, with match false). */
-  match?: boolean;
-}
-
-export interface SearchQuery {
-  /** glob: `*` within a segment, `**` across, `?`; matched against the full path, or the name when it has no "/". */
-  pattern: string;
-  mode: 'glob' | 'regex' | 'substring';
-  caseSensitive?: boolean;
-}
-
-export interface TreeFilter {
-  /** Keep only entries with these change kinds (diff views) and the directories leading to them. */
-  changes?: ChangeKind[];
-  search?: SearchQuery;
-}
-
-export interface TreeSort {
-  by: 'name' | 'size';
-  order: 'asc' | 'desc';
-}
-
-/** Largest page listDir/search/listChanges return; ask again with offset for more. */
-export const MAX_PAGE = 5000;
-/** Most directories one listDirs call lists. */
-export const MAX_DIRS = 1000;
-
-export interface DirPage {
-  path: string;
-  /** Children of `path` in this view after filters (all pages). */
-  total: number;
-  offset: number;
-  entries: TreeEntry[];
-  /** With filter.search: hits in the whole view, not only under `path`. */
-  searchHits?: number;
-}
-
-export interface SearchPage {
-  /** All hits in the view (the hit count). */
-  total: number;
-  offset: number;
-  /** Hits in path order (for next/previous). */
-  hits: TreeEntry[];
-}
-
-export interface ChangesPage {
-  total: number;
-  offset: number;
-  /** Changed entries (flat, path order unless sorted otherwise). */
-  entries: TreeEntry[];
-}
-
-export interface WastedPath {
-  path: string;
-  /** How many layers hold a copy (or a removal) of this path. */
-  count: number;
-  /** dive's figure: bytes of every copy. */
-  wastedBytes: number;
-  /** Bytes you could save: what the layers store at (or under) this path less what the final image keeps there. */
-  reclaimableBytes: number;
-  layers: number[];
-}
-
-export interface EfficiencyReport {
-  /** dive's efficiency score, 0..1. */
-  score: number;
-  /** dive's wasted bytes. */
-  wastedBytes: number;
-  /** Corrected figure: file bytes stored in the layers that the final image does not show (overwritten, deleted, hidden) — what squashing saves. It does not count the copy you keep. */
-  reclaimableBytes: number;
-  /** dive's userWastedPercent, as dive computes it: wasted bytes / bytes of the layers above the base, as a fraction (1 = 100 %; can exceed 1). */
-  userWastedPercent: number;
-  totalBytes: number;
-  top: WastedPath[];
-}
-
-/** Largest range readFile returns per call. */
-export const MAX_READ = 4 * 1024 * 1024;
-
-export interface FileChunk {
-  /** The path asked for. */
-  path: string;
-  /** After following hard links and symlinks (inside the image root). */
-  resolvedPath: string;
-  /** Size of the whole file. */
-  size: number;
-  offset: number;
-  data: Uint8Array;
-  /** True when offset + data.length === size. */
-  eof: boolean;
-}
-
-export interface StatResult extends TreeEntry {
-  /** For symlinks: the target resolved inside the image root, when it exists. */
-  resolvedPath?: string;
-}
-
-export interface ExtractResult {
-  target: string;
-  files: number;
-  dirs: number;
-  bytes: number;
-  /** Entries not written, with why (devices when not root, unsafe names…). */
-  skipped: { path: string; reason: string }[];
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Operations and events
-
-export type OperationKind = 'open' | 'index' | 'extract' | 'save' | 'pull' | 'docker-load';
-export type OperationState = 'running' | 'done' | 'failed' | 'cancelled';
-
-export interface OperationProgress {
-  done: number;
-  total?: number;
-  unit: 'bytes' | 'entries' | 'layers' | 'files';
-}
-
-/** The life of every long operation; specific *-progress events add detail. */
-export interface OperationEvent {
-  opId: OperationId;
-  kind: OperationKind;
-  state: OperationState;
-  /** For an activity list, e.g. "Indexing layer 3/7". */
-  label: string;
-  sourceId?: SourceId;
-  progress?: OperationProgress;
-  error?: SerializedError;
-}
-
-export interface IndexProgressEvent {
-  opId: OperationId;
-  sourceId: SourceId;
-  manifest: Digest;
-  layer: number;
-  digest: Digest;
-  /** Compressed bytes read of this layer. */
-  bytesDone: number;
-  bytesTotal: number;
-  entries: number;
-  /** True when this layer is finished (from the on-disk cache or a fresh scan). */
-  done: boolean;
-  cached?: boolean;
-}
-
-/**
- * Progress of extract (and saveFile) under the caller's opId: at most one every 100 ms while files are
- * written, then a final one whose counts equal the result's (extract: `bytes === totalBytes`).
- */
-export interface ExtractProgressEvent {
-  opId: OperationId;
-  /** Regular files written so far (links and folders are not counted here). */
-  files: number;
-  /** File content bytes written so far; rises from event to event. */
-  bytes: number;
-  /** All the content bytes this extraction writes (the same in every event of one operation). */
-  totalBytes?: number;
-  /** Not sent by the layer engine today. */
-  currentPath?: string;
-}
-
-/** Reserved for registry pulls (later issue); the shape may gain optional fields. */
-export interface PullProgressEvent {
-  opId: OperationId;
-  reference: string;
-  digest?: Digest;
-  bytesDone: number;
-  bytesTotal?: number;
-}
-
-/**
- * Requests from the shell for the UI to act on. The desktop shell opens menu, argv and second-launch
- * sources itself (the UI learns of them from 'sources-changed'); a drop on the window is sent as
- * `open-spec` (see Capabilities.dropFiles), so the UI opens it and shows why when it cannot. This event
- * is produced in the desktop preload, not by the handler table: web mode never sends it.
- */
-export type ShellCommand =
-  | { command: 'open-folder' }
-  | { command: 'open-archive' }
-  | { command: 'open-spec'; spec: string }
-  | { command: 'show-sources' };
-
-export interface ExplorerEvents {
-  operation: OperationEvent;
-  'index-progress': IndexProgressEvent;
-  'extract-progress': ExtractProgressEvent;
-  'pull-progress': PullProgressEvent;
-  /**
-   * Nodes of a source's graph changed (layers verified or failed when selectImage read them): `nodes`
-   * carries their new state; apply it to the graph you hold (getGraph answers the same from now on).
-   */
-  'graph-changed': { sourceId: SourceId; digests: Digest[]; nodes: NodeStateChange[] };
-  /** The set of open sources changed; `active` is the one to show (newly opened). */
-  'sources-changed': { sources: SourceHandle[]; active?: SourceId };
-  command: ShellCommand;
-}
-
-/** The new verify state and problems of one graph node. */
-export interface NodeStateChange {
-  digest: Digest;
-  verify: VerifyState;
-  problems: Problem[];
-}
-
-export type EventName = keyof ExplorerEvents;
-export const EVENTS = ['operation', 'index-progress', 'extract-progress', 'pull-progress', 'graph-changed', 'sources-changed', 'command'] as const satisfies readonly EventName[];
-
-// Compile-time check that EVENTS lists every event.
-type _AllEvents = Exclude<EventName, (typeof EVENTS)[number]> extends never ? true : never;
-const _allEvents: _AllEvents = true;
-void _allEvents;
-
-/** One event as it crosses a transport. */
-export interface EventEnvelope<K extends EventName = EventName> {
-  event: K;
-  payload: ExplorerEvents[K];
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Settings and capabilities
-
-export interface Settings {
-  theme: 'system' | 'light' | 'dark';
-  /** How many sources Recent keeps. */
-  recentLimit: number;
-  hexBytesPerRow: 8 | 16 | 32;
-  /** Files up to this size are shown as text (with highlighting); bigger ones are paged. */
-  textPreviewBytes: number;
-  /** os/arch[/variant] to select by default in multi-platform images; '' = the host's. */
-  defaultPlatform: string;
-  treeSort: TreeSort;
-}
-
-export const DEFAULT_SETTINGS: Settings = {
-  theme: 'system',
-  recentLimit: 12,
-  hexBytesPerRow: 16,
-  textPreviewBytes: 1024 * 1024,
-  defaultPlatform: '',
-  treeSort: { by: 'name', order: 'asc' },
-};
-
-export interface Capabilities {
-  /** Which transport the UI talks through. */
-  mode: 'electron' | 'web';
-  /** Layer engine present: selectImage, trees, diff, efficiency, readFile, extract. */
-  layers: boolean;
-  /** chooseSource/chooseTarget show native dialogs (desktop only); in web mode type a server path. */
-  nativeDialogs: boolean;
-  /**
-   * Desktop only: a folder or archive dropped anywhere on the window arrives as a `command: open-spec`
-   * event with its path (the preload reads it; the page cannot), for the UI to open with openSource.
-   */
-  dropFiles: boolean;
-  /** openExternal works (desktop: allow-listed https hosts; web: the browser opens links itself). */
-  openExternal: boolean;
-  /** Paths given to extract/saveFile are on the machine running the core (web mode: the server). */
-  extract: boolean;
-  registryPull: boolean;
-  dockerEngine: boolean;
-  /** The image sources the core reads (from its backend list): transport, spec syntax, what it opens. */
-  sources?: { transport: string; syntax: string; summary: string }[];
-}
-
-export interface VersionInfo {
-  app: string;
-  api: number;
-  /** process.versions of the core: node, and electron in the desktop app. */
-  runtime: Record<string, string>;
-  capabilities: Capabilities;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Methods
-
-type NoArgs = Record<string, never>;
-
-/** Every method: its one argument object and its result. */
-export interface ApiMethods {
-  version: { args: NoArgs; result: VersionInfo };
-
-  openSource: { args: { spec: string; opId?: OperationId }; result: SourceHandle };
+  openSource: method(obj({ spec: HOST_PATH, opId: opt(OP_ID) }), typed<SourceHandle>()),
   /** Opens the demo image bundled with the app (what the app shows when started with nothing). */
-  openDemo: { args: NoArgs; result: SourceHandle };
-  listSources: { args: NoArgs; result: SourceHandle[] };
-  closeSource: { args: { sourceId: SourceId }; result: { closed: boolean } };
+  openDemo: method(NONE, typed<SourceHandle>()),
+  listSources: method(NONE, typed<SourceHandle[]>()),
+  closeSource: method(obj({ sourceId: SOURCE_ID }), typed<{ closed: boolean }>()),
 
-  getGraph: { args: { sourceId: SourceId }; result: ImageGraph };
+  getGraph: method(obj({ sourceId: SOURCE_ID }), typed<ImageGraph>()),
   /** A descriptor's raw bytes (manifests, configs, indexes; layers up to maxBytes). Default maxBytes 1 MiB. */
-  getBlob: { args: { sourceId: SourceId; digest: Digest; maxBytes?: number }; result: BlobContent };
-  listImages: { args: { sourceId: SourceId }; result: ImageEntry[] };
+  getBlob: method(obj({ sourceId: SOURCE_ID, digest: DIGEST, maxBytes: opt(int(0, 64 * 1024 * 1024)) }), typed<BlobContent>()),
+  listImages: method(obj({ sourceId: SOURCE_ID }), typed<ImageEntry[]>()),
   /** Picks one image (by manifest digest, or platform "os/arch[/variant]", else the default) and indexes its layers. */
-  selectImage: { args: { sourceId: SourceId; manifest?: Digest; platform?: string; opId?: OperationId }; result: ImageSummary };
+  selectImage: method(obj({ sourceId: SOURCE_ID, manifest: opt(DIGEST), platform: opt(T.String({ minLength: 3, maxLength: 64 })), opId: opt(OP_ID) }), typed<ImageSummary>()),
 
   /** One page (offset, limit ≤ MAX_PAGE, default 1000) of a directory's children in a view; sorted by name unless `sort`. */
-  listDir: {
-    args: { image: ImageRef; view: TreeView; path: string; offset?: number; limit?: number; sort?: TreeSort; filter?: TreeFilter };
-    result: DirPage;
-  };
+  listDir: method(
+    obj({ ...IMAGE, view: TREE_VIEW, path: IMAGE_PATH, offset: opt(OFFSET), limit: opt(LIMIT), sort: opt(TREE_SORT), filter: opt(TREE_FILTER) }),
+    typed<DirPage>(),
+  ),
   /**
    * The first page (limit ≤ MAX_PAGE each, default 1000) of several directories in one call, e.g. the root and
    * every expanded folder after a view change. `pages` follows `paths`, without the paths that are not a
    * directory in this view (listed in `missing`); ask listDir with an offset for a folder's further pages.
    */
-  listDirs: {
-    args: { image: ImageRef; view: TreeView; paths: string[]; limit?: number; sort?: TreeSort; filter?: TreeFilter };
-    result: { pages: DirPage[]; missing: string[] };
-  };
+  listDirs: method(
+    obj({ ...IMAGE, view: TREE_VIEW, paths: T.Array(IMAGE_PATH, { maxItems: MAX_DIRS }), limit: opt(LIMIT), sort: opt(TREE_SORT), filter: opt(TREE_FILTER) }),
+    typed<{ pages: DirPage[]; missing: string[] }>(),
+  ),
   /**
    * Every entry of a view matching the query, paged (default limit 1000): in path order, or with `sort`
    * depth first with each folder's children in listDir's order for that sort.
    */
-  search: { args: { image: ImageRef; view: TreeView; query: SearchQuery; offset?: number; limit?: number; sort?: TreeSort }; result: SearchPage };
+  search: method(obj({ ...IMAGE, view: TREE_VIEW, query: SEARCH_QUERY, offset: opt(OFFSET), limit: opt(LIMIT), sort: opt(TREE_SORT) }), typed<SearchPage>()),
   /** Counts and bytes of a diff (see TreeView for bottom/top); browse it with listDir on a 'diff' view or listChanges. */
-  diff: { args: { image: ImageRef; bottom: LayerRange | null; top: LayerRange }; result: DiffSummary };
-  listChanges: {
-    args: { image: ImageRef; bottom: LayerRange | null; top: LayerRange; changes?: ChangeKind[]; offset?: number; limit?: number; sort?: TreeSort };
-    result: ChangesPage;
-  };
+  diff: method(obj({ ...IMAGE, bottom: BOTTOM, top: LAYER_RANGE }), typed<DiffSummary>()),
+  listChanges: method(
+    obj({ ...IMAGE, bottom: BOTTOM, top: LAYER_RANGE, changes: opt(CHANGE_KINDS), offset: opt(OFFSET), limit: opt(LIMIT), sort: opt(TREE_SORT) }),
+    typed<ChangesPage>(),
+  ),
   /** dive's efficiency figures plus reclaimable bytes; `top` (default 50) wasted paths. */
-  efficiency: { args: { image: ImageRef; top?: number }; result: EfficiencyReport };
-  stat: { args: { image: ImageRef; view: TreeView; path: string }; result: StatResult };
+  efficiency: method(obj({ ...IMAGE, top: opt(int(0, 10_000)) }), typed<EfficiencyReport>()),
+  stat: method(obj({ ...IMAGE, view: TREE_VIEW, path: IMAGE_PATH }), typed<StatResult>()),
   /** Reads [offset, offset+length) of a file; length defaults to and is capped at MAX_READ. */
-  readFile: { args: { image: ImageRef; view?: FileView; path: string; offset?: number; length?: number }; result: FileChunk };
+  readFile: method(obj({ ...IMAGE, view: opt(FILE_VIEW), path: IMAGE_PATH, offset: opt(OFFSET), length: opt(int(0, MAX_READ)) }), typed<FileChunk>()),
   /**
    * Writes the merged tree (or the subtree at `path`) into the folder `target` (on the machine running the
    * core: the server in web mode). Only the final image for now: an `upTo` below the last layer is refused.
    */
-  extract: { args: { image: ImageRef; upTo?: number; path?: string; target: string; opId?: OperationId }; result: ExtractResult };
+  extract: method(obj({ ...IMAGE, upTo: opt(LAYER), path: opt(IMAGE_PATH), target: HOST_PATH, opId: opt(OP_ID) }), typed<ExtractResult>()),
   /** Writes one file's content to the file `target` ("Save as…"). */
-  saveFile: { args: { image: ImageRef; view?: FileView; path: string; target: string; opId?: OperationId }; result: { target: string; bytes: number } };
+  saveFile: method(obj({ ...IMAGE, view: opt(FILE_VIEW), path: IMAGE_PATH, target: HOST_PATH, opId: opt(OP_ID) }), typed<{ target: string; bytes: number }>()),
 
-  cancel: { args: { opId: OperationId }; result: { cancelled: boolean } };
-  listOperations: { args: NoArgs; result: OperationEvent[] };
+  cancel: method(obj({ opId: OP_ID }), typed<{ cancelled: boolean }>()),
+  listOperations: method(NONE, typed<OperationEvent[]>()),
 
-  recentSources: { args: NoArgs; result: RecentSource[] };
-  clearRecent: { args: NoArgs; result: { cleared: number } };
-  getSettings: { args: NoArgs; result: Settings };
-  setSettings: { args: { patch: Partial<Settings> }; result: Settings };
+  recentSources: method(NONE, typed<RecentSource[]>()),
+  clearRecent: method(NONE, typed<{ cleared: number }>()),
+  getSettings: method(NONE, typed<Settings>()),
+  setSettings: method(obj({ patch: SETTINGS_PATCH }), typed<Settings>()),
 
   /** Desktop only (capabilities.nativeDialogs): a native open dialog. null when cancelled. */
-  chooseSource: { args: { kind: 'folder' | 'archive' }; result: { path: string | null } };
+  chooseSource: method(obj({ kind: oneOf('folder', 'archive') }), typed<{ path: string | null }>(), SHELL),
   /** Desktop only: a native save/choose-folder dialog. null when cancelled. */
-  chooseTarget: { args: { kind: 'folder' | 'file'; defaultName?: string }; result: { path: string | null } };
+  chooseTarget: method(obj({ kind: oneOf('folder', 'file'), defaultName: opt(T.String({ maxLength: 255 })) }), typed<{ path: string | null }>(), SHELL),
   /** Desktop only: opens an https link to a known spec/docs host in the system browser. */
-  openExternal: { args: { url: string }; result: { opened: boolean } };
-}
+  openExternal: method(obj({ url: T.String({ minLength: 1, maxLength: 2048 }) }), typed<{ opened: boolean }>(), SHELL),
+} satisfies Record<string, MethodDecl>;
 
+type Table = typeof CONTRACT;
+/** Every method: its one argument object and its result (derived from CONTRACT). */
+export type ApiMethods = { [M in keyof Table]: { args: Static<Table[M]['args']>; result: TypeOf<Table[M]['result']> } };
 export type MethodName = keyof ApiMethods;
 export type MethodArgs<M extends MethodName> = ApiMethods[M]['args'];
 export type MethodResult<M extends MethodName> = ApiMethods[M]['result'];
 
-/** The runtime allow-list: exactly the keys of ApiMethods (checked by the type below). */
-export const METHODS = [
-  'version',
-  'openSource',
-  'openDemo',
-  'listSources',
-  'closeSource',
-  'getGraph',
-  'getBlob',
-  'listImages',
-  'selectImage',
-  'listDir',
-  'listDirs',
-  'search',
-  'diff',
-  'listChanges',
-  'efficiency',
-  'stat',
-  'readFile',
-  'extract',
-  'saveFile',
-  'cancel',
-  'listOperations',
-  'recentSources',
-  'clearRecent',
-  'getSettings',
-  'setSettings',
-  'chooseSource',
-  'chooseTarget',
-  'openExternal',
-] as const satisfies readonly MethodName[];
+/** The runtime allow-list: exactly the keys of CONTRACT. */
+export const METHODS = Object.keys(CONTRACT) as readonly MethodName[];
 
-// Compile-time check that METHODS lists every method (and nothing else).
-type _AllListed = Exclude<MethodName, (typeof METHODS)[number]> extends never ? true : never;
-const _allListed: _AllListed = true;
-void _allListed;
-
+type ShellMethodName = { [M in MethodName]: Table[M] extends { shell: true } ? M : never }[MethodName];
 /** Methods the desktop shell answers itself (they need Electron); everything else goes to the handler table. */
-export const SHELL_METHODS = ['chooseSource', 'chooseTarget', 'openExternal'] as const satisfies readonly MethodName[];
-
-export function isMethodName(x: unknown): x is MethodName {
-  return typeof x === 'string' && (METHODS as readonly string[]).includes(x);
-}
+export const SHELL_METHODS = METHODS.filter((m) => (CONTRACT[m] as MethodDecl).shell) as readonly ShellMethodName[];
 
 export type Unsubscribe = () => void;
 
+type NoArgs = Record<string, never>;
 /** What the UI holds: `window.explorer` in the desktop app, the web client in a browser. */
 export type ExplorerApi = {
   [M in MethodName]: MethodArgs<M> extends NoArgs ? (args?: MethodArgs<M>) => Promise<MethodResult<M>> : (args: MethodArgs<M>) => Promise<MethodResult<M>>;
@@ -631,7 +156,7 @@ export type ExplorerApi = {
 };
 
 // ---------------------------------------------------------------------------------------------------
-// Transport helpers (shared by preload, main, web server and web client)
+// Transports
 
 /** The one IPC channel: invoke (renderer → main) and events (main → renderer). */
 export const IPC_CHANNEL = 'oci-explorer';
@@ -639,41 +164,7 @@ export const IPC_CHANNEL = 'oci-explorer';
 /** What an IPC invoke resolves to: Electron drops custom Error fields, so errors travel as data. */
 export type Envelope<T = unknown> = { ok: true; value: T } | { ok: false; error: SerializedError };
 
-// contextBridge keeps only `message` of a rejected Error. The preload rejects with this marker + JSON,
-// and errorFromUnknown() turns it back into an ApiError with its code.
-const ERROR_MARKER = 'OCI_EXPLORER_ERROR:';
-
-export function encodeErrorMessage(e: SerializedError): string {
-  return ERROR_MARKER + JSON.stringify(e);
-}
-
-function isSerializedError(x: unknown): x is SerializedError {
-  return !!x && typeof x === 'object' && typeof (x as SerializedError).code === 'string' && typeof (x as SerializedError).message === 'string';
-}
-
-/** Any rejection (ApiError, marker message, serialized shape, plain Error) → ApiError. */
-export function errorFromUnknown(e: unknown): ApiError {
-  if (e instanceof ApiError) return e;
-  if (isSerializedError(e)) return new ApiError(e);
-  const msg = e instanceof Error ? e.message : String(e);
-  const i = msg.indexOf(ERROR_MARKER);
-  if (i >= 0) {
-    try {
-      const parsed: unknown = JSON.parse(msg.slice(i + ERROR_MARKER.length));
-      if (isSerializedError(parsed)) return new ApiError(parsed);
-    } catch {
-      // fall through: not our marker after all
-    }
-  }
-  return new ApiError({ code: 'INTERNAL', message: msg });
-}
-
-/** Wraps a raw api (window.explorer) so rejections are ApiError with their code. */
-export function withDecodedErrors(raw: ExplorerApi): ExplorerApi {
-  const api: Record<string, unknown> = { on: raw.on.bind(raw) };
-  for (const m of METHODS) {
-    const fn = raw[m] as (a?: unknown) => Promise<unknown>;
-    api[m] = (args?: unknown) => fn(args ?? {}).catch((e: unknown) => Promise.reject(errorFromUnknown(e)));
-  }
-  return api as ExplorerApi;
-}
+/** Web mode: every method is `POST <its route>` with the argument object as JSON; events are one SSE stream. */
+export const WEB_API_PREFIX = '/api/';
+export const WEB_EVENTS_PATH = '/api/events';
+export const WEB_ROUTES = Object.fromEntries(METHODS.map((m) => [m, WEB_API_PREFIX + m])) as Readonly<Record<MethodName, string>>;

@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SETTINGS, type RecentSource, type Settings } from './contract.js';
-import { ARG_SCHEMAS, checkSchema, type Schema } from './validate.js';
+import { SETTINGS } from './schemas.js';
+import { fits } from './validate.js';
 
 // Recent sources and settings, kept as two small JSON files in a state folder (Electron: userData;
 // CLI/web: the platform config dir). Without a folder (tests) they live in memory. A damaged file is
@@ -15,15 +16,13 @@ export interface StateStore {
   setSettings(patch: Partial<Settings>): Promise<Settings>;
 }
 
-const patchSchema = (ARG_SCHEMAS.setSettings as Extract<Schema, { t: 'object' }>).props.patch!;
-
+/** Each field of `raw` that fits its schema in the contract (SETTINGS), the default for the others. */
 export function sanitizeSettings(raw: unknown): Settings {
   const out: Settings = structuredClone(DEFAULT_SETTINGS);
   if (!raw || typeof raw !== 'object') return out;
-  const props = (patchSchema as Extract<Schema, { t: 'object' }>).props;
-  for (const [k, s] of Object.entries(props)) {
+  for (const [k, s] of Object.entries(SETTINGS.properties)) {
     const v = (raw as Record<string, unknown>)[k];
-    if (v !== undefined && checkSchema(s, v) === undefined) (out as unknown as Record<string, unknown>)[k] = v;
+    if (v !== undefined && fits(s, v)) (out as unknown as Record<string, unknown>)[k] = v;
   }
   return out;
 }

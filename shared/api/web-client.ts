@@ -1,21 +1,11 @@
 import { decodeWire, encodeWire } from './codec.js';
-import {
-  ApiError,
-  METHODS,
-  errorFromUnknown,
-  type Envelope,
-  type EventEnvelope,
-  type EventName,
-  type ExplorerApi,
-  type ExplorerEvents,
-} from './contract.js';
+import { METHODS, WEB_EVENTS_PATH, WEB_ROUTES, type Envelope, type EventEnvelope, type EventName, type ExplorerApi, type ExplorerEvents, type MethodName } from './contract.js';
+import { ApiError, errorFromUnknown } from './errors.js';
 
 // The web-mode transport: the same ExplorerApi over fetch (POST /api/<method>, JSON body) and one
 // EventSource (/api/events) for events. Authentication is the cookie the server set when the page was
 // opened with its token, so nothing secret lives in this code. Uses only fetch/EventSource globals.
-
-export const WEB_API_PREFIX = '/api/';
-export const WEB_EVENTS_PATH = '/api/events';
+// The routes are the contract's (WEB_ROUTES, WEB_EVENTS_PATH), as the server's are.
 
 interface WebDeps {
   fetch: typeof fetch;
@@ -48,10 +38,10 @@ export function createWebClient(base = '', deps?: Partial<WebDeps>): ExplorerApi
     };
   }
 
-  async function call(method: string, args: unknown): Promise<unknown> {
+  async function call(method: MethodName, args: unknown): Promise<unknown> {
     let res: Response;
     try {
-      res = await doFetch!(base + WEB_API_PREFIX + method, {
+      res = await doFetch!(base + WEB_ROUTES[method], {
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'content-type': 'application/json' },

@@ -1,4 +1,4 @@
-import type { EfficiencyReport } from '../api/contract.js';
+import type { EfficiencyReport } from '../api/results.js';
 import type { OpenImage } from './open-image.js';
 import { toApiPath, toEnginePath } from './views.js';
 

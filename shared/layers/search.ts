@@ -1,6 +1,6 @@
 import picomatch from 'picomatch/posix';
 import { ExplorerError } from '../errors.js';
-import type { SearchQuery } from '../api/contract.js';
+import type { SearchQuery } from '../api/schemas.js';
 
 // The one path matcher of the core and the UI: globs by picomatch (`*`, `**`, `?`, braces, classes,
 // extglobs), regular expressions, substrings. Pure: the renderer uses it too.

@@ -1,7 +1,7 @@
 import type { Problem } from '../errors.js';
 import { mapHistoryToLayers } from '../graph/history.js';
 import type { VerifyState } from '../graph/types.js';
-import type { HistoryStep, ImageSummary, LayerSummary } from '../api/contract.js';
+import type { HistoryStep, ImageSummary, LayerSummary } from '../api/results.js';
 import type { LayerInfo } from './engine.js';
 import type { OpenImage } from './open-image.js';
 

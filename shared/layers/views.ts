@@ -1,5 +1,5 @@
 import { ExplorerError } from '../errors.js';
-import type { ChangeAspect, TreeEntry } from '../api/contract.js';
+import type { ChangeAspect, TreeEntry } from '../api/results.js';
 import type { DiffEntry } from './diff.js';
 import type { MergedEntry, MergedTree } from './merge.js';
 

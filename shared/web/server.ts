@@ -3,8 +3,8 @@ import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeWire, encodeWire } from '../api/codec.js';
+import { METHODS, WEB_API_PREFIX, WEB_EVENTS_PATH, WEB_ROUTES, type MethodName } from '../api/contract.js';
 import type { HandlerTable } from '../api/handlers.js';
-import { WEB_API_PREFIX, WEB_EVENTS_PATH } from '../api/web-client.js';
 import { ExplorerError } from '../errors.js';
 import { SECURITY_HEADERS, contentTypeOf } from './csp.js';
 import { resolveStatic } from './static.js';
@@ -22,6 +22,8 @@ import { resolveStatic } from './static.js';
 export const TOKEN_HEADER = 'x-explorer-token';
 const MAX_BODY = 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
+/** The contract's routes (POST only): path → method. */
+const ROUTES = new Map<string, MethodName>(METHODS.map((m) => [WEB_ROUTES[m], m]));
 
 export interface WebServerOptions {
   table: HandlerTable;
@@ -146,7 +148,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       if (req.method !== 'POST') return refuse(res, 405, 'Method not allowed');
       // A JSON content type forces a CORS preflight on any cross-origin attempt (which gets no CORS answer).
       if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) return refuse(res, 415, 'Unsupported media type: send application/json');
-      const method = url.pathname.slice(WEB_API_PREFIX.length);
+      const method = ROUTES.get(url.pathname);
+      if (!method) {
+        const name = url.pathname.slice(WEB_API_PREFIX.length, WEB_API_PREFIX.length + 64);
+        return send(res, 404, encodeWire({ ok: false, error: { code: 'INVALID_ARGUMENT', message: `"${name}" is not an API method.` } }), 'application/json; charset=utf-8');
+      }
       let args: unknown;
       try {
         const body = await readBody(req);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { base64ToBytes, bytesToBase64, decodeWire, encodeWire } from '../../../shared/api/codec.js';
-import { ApiError, encodeErrorMessage, errorFromUnknown, withDecodedErrors, METHODS, type ExplorerApi } from '../../../shared/api/contract.js';
+import { METHODS, type ExplorerApi } from '../../../shared/api/contract.js';
+import { ApiError, encodeErrorMessage, errorFromUnknown, withDecodedErrors } from '../../../shared/api/errors.js';
 
 describe('wire codec', () => {
   it('round-trips bytes of every length against Node base64', () => {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { ApiError, EVENTS, IPC_CHANNEL, METHODS, withDecodedErrors, type Envelope, type ExplorerApi } from '../../../shared/api/contract.js';
+import { EVENTS, IPC_CHANNEL, METHODS, type Envelope, type ExplorerApi } from '../../../shared/api/contract.js';
+import { ApiError, withDecodedErrors } from '../../../shared/api/errors.js';
 
 // The preload with a stand-in `electron` module (Electron cannot run here): what it exposes, how calls
 // and errors travel, events, and drag and drop.

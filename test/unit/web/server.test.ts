@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWire } from '../../../shared/api/codec.js';
-import { ApiError, type EventEnvelope } from '../../../shared/api/contract.js';
+import type { EventEnvelope } from '../../../shared/api/contract.js';
+import { ApiError } from '../../../shared/api/errors.js';
 import { defaultCore } from '../../../shared/api/core.js';
 import { createHandlerTable, type HandlerTable } from '../../../shared/api/handlers.js';
 import { createWebClient } from '../../../shared/api/web-client.js';
@@ -135,8 +136,12 @@ describe('web mode server', () => {
     expect((await request('/api/version', { method: 'POST', headers: { ...authed, 'content-type': 'text/plain' }, body: '{}' })).status).toBe(415);
     const bad = decodeWire((await request('/api/version', { method: 'POST', headers: { ...authed, 'content-type': 'application/json' }, body: '{nope' })).body) as { error: { code: string } };
     expect(bad.error.code).toBe('INVALID_ARGUMENT');
-    const unknown = decodeWire((await api('constructor', {})).body) as { error: { code: string } };
-    expect(unknown.error.code).toBe('INVALID_ARGUMENT');
+    // Routes come from the contract: a path that names no method is not found (and reaches no handler).
+    for (const m of ['constructor', '__proto__', 'events/x', 'nope']) {
+      const r = await api(m, {});
+      expect(r.status, m).toBe(404);
+      expect((decodeWire(r.body) as { error: { code: string } }).error.code).toBe('INVALID_ARGUMENT');
+    }
     const big = await api('openSource', { spec: 'x'.repeat(2 * 1024 * 1024) });
     expect((decodeWire(big.body) as { error: { code: string } }).error.code).toBe('TOO_LARGE');
   });
