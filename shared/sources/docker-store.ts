@@ -6,7 +6,7 @@ import { shortDigest, type Digest } from '../oci/digest.js';
 import { MT } from '../oci/mediatypes.js';
 import type { Descriptor } from '../oci/types.js';
 import { DiffFolder } from '../docker/diff-folder.js';
-import { DockerStore, type StoreImage, type StoreLayer } from '../docker/store.js';
+import { DockerStore, familiarName, type StoreImage, type StoreLayer } from '../docker/store.js';
 import { describeChanged, rebuildTar, scanTarSplit, type ChangedFile, type TarSplitLayout } from '../docker/tarsplit.js';
 import type { Backend } from './backend.js';
 import { expandHome } from './local.js';
@@ -195,7 +195,7 @@ export class DockerStoreSource implements ImageSource {
     return {
       root: this.store.root,
       driver: this.store.driver,
-      repositories: { file: this.store.repositoriesFile, names: [...repos].filter(([, id]) => id === this.image.id).map(([r]) => r) },
+      repositories: { file: this.store.repositoriesFile, names: [...repos].filter(([r, id]) => id === this.image.id && !r.includes('@')).map(([r]) => familiarName(r)) },
       image: { id: this.image.id, configFile: this.image.configFile, configSize: this.image.config.length },
       layers: await Promise.all(
         this.layers.map(async (l) => {
