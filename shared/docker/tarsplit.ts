@@ -250,7 +250,13 @@ async function* assemble(tarSplit: string, diff: DiffFolder, opts: RebuildOption
   if (end !== Infinity && pos < end) throw invalid(tarSplit, `it describes ${pos} bytes but bytes up to ${end} were asked for`);
   if (changed.length) {
     const err = opts.onChanged ? opts.onChanged(changed) : undefined;
-    if (err) throw err;
+    if (err) {
+      // Raise it a turn later: Readable.from reads ahead, and a consumer that peeks at the first chunk
+      // before listening for errors (layers/decode.ts) would otherwise meet an unhandled 'error' on a
+      // one-chunk layer.
+      await new Promise<void>((r) => setImmediate(r));
+      throw err;
+    }
   }
 }
 
@@ -258,6 +264,6 @@ async function* assemble(tarSplit: string, diff: DiffFolder, opts: RebuildOption
 export function describeChanged(files: ChangedFile[], max = 5): string {
   const what = (f: ChangedFile) =>
     f.why === 'size' ? `${f.actualSize} bytes instead of ${f.expectedSize}` : f.why === 'content' ? 'content changed' : f.why;
-  const shown = files.slice(0, max).map((f) => `${f.name} (${what(f)})`);
+  const shown = files.slice(0, max).map((f) => `${f.name.replace(/^(\.?\/)+/, '')} (${what(f)})`);
   return shown.join(', ') + (files.length > max ? `, and ${files.length - max} more` : '');
 }

@@ -237,7 +237,12 @@ async function* readFileRange(diff: DiffFolder, f: TarSplitLayout['files'][numbe
 
 /** `[ROOT:]NAME[:TAG]|ID`: ROOT is an existing absolute folder (the first `:` that ends one). */
 export async function parseStoreSpec(rest: string, env: Record<string, string | undefined> = process.env): Promise<{ root: string; ref: string }> {
-  const isDir = async (p: string) => (await fsp.stat(p).catch(() => undefined))?.isDirectory() === true;
+  // A folder we may not look into still counts: opening it then says "permission denied", naming it.
+  const isDir = async (p: string) =>
+    fsp.stat(p).then(
+      (st) => st.isDirectory(),
+      (e: NodeJS.ErrnoException) => e.code === 'EACCES' || e.code === 'EPERM',
+    );
   if (rest.startsWith('/') || rest.startsWith('~')) {
     for (let i = rest.indexOf(':'); i >= 0; i = rest.indexOf(':', i + 1)) {
       const head = path.resolve(expandHome(rest.slice(0, i)));
