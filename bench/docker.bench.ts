@@ -1,0 +1,114 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildGraph } from '../shared/graph/build.js';
+import { openImageLayers } from '../shared/layers/open-image.js';
+import { openSource } from '../shared/sources/open.js';
+import { canRunDockerd, DOCKER_CLI, startDockerd } from '../test/helpers/tools.js';
+
+// Issue 13 figures, each against `docker save` of the same image measured in the same run (median of
+// alternating runs): docker-store: open to the graph (goal ≤ 0.1×), docker-store: full merged tree with
+// every layer rebuilt from tar-split and its diff_id verified (goal ≤ 1.0×), and, for the cost of the
+// engine path, docker-daemon: (export spooled once + graph). Input: the dockerd-built fixture (debootstrap
+// bookworm minbase + 5 RUN layers, ≈ 200 MB) loaded into a private dockerd.
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const FIXTURE = path.join(REPO, 'test/.cache/fixtures/dockerd-built/dockerd-built.tar');
+const TAG = 'fixture/dockerd-built:latest';
+const RUNS = Math.max(3, Number(process.env.BENCH_RUNS ?? 5));
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (n: number) => (n < 1000 ? `${n.toFixed(0)} ms` : `${(n / 1000).toFixed(2)} s`);
+const line = (s: string): void => void process.stdout.write(s + '\n');
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+async function duel(a: () => Promise<unknown>, b: () => Promise<unknown>, runs = RUNS): Promise<[number, number]> {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  await a();
+  await b();
+  for (let i = 0; i < runs; i++) {
+    if (i % 2) {
+      tb.push(await time(b));
+      ta.push(await time(a));
+    } else {
+      ta.push(await time(a));
+      tb.push(await time(b));
+    }
+  }
+  if (process.env.BENCH_VERBOSE) line(`  runs: ${ta.map((x) => x.toFixed(0)).join(' ')} | ${tb.map((x) => x.toFixed(0)).join(' ')}`);
+  return [median(ta), median(tb)];
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(FIXTURE)) return line('docker: skipped — build the fixtures first (npm run fixtures) to get dockerd-built.tar');
+  if (!canRunDockerd()) return line('docker: skipped — needs dockerd and root');
+  const d = await startDockerd();
+  const work = mkdtempSync(path.join(os.tmpdir(), 'bench-docker-'));
+  try {
+    await d.docker(['load', '-i', FIXTURE]);
+    const saved = path.join(work, 'saved.tar');
+    const dockerSave = async () => {
+      rmSync(saved, { force: true });
+      const r = spawnSync(DOCKER_CLI, ['save', '-o', saved, TAG], { env: { ...process.env, ...d.env } });
+      if (r.status !== 0) throw new Error(`docker save failed: ${r.stderr.toString()}`);
+    };
+    await dockerSave();
+    const spec = `docker-store:${d.dataRoot}:${TAG}`;
+    line(`input: ${TAG} (dockerd-built fixture), docker save = ${(statSync(saved).size / 1e6).toFixed(0)} MB; ${RUNS} alternating runs, medians, in process`);
+
+    const toGraph = async () => {
+      const { source } = await openSource(spec);
+      try {
+        await buildGraph(source);
+      } finally {
+        await source.close();
+      }
+    };
+    const [tg, ts1] = await duel(toGraph, dockerSave);
+    line(`docker-store: open to graph ${fmt(tg)} vs docker save -o ${fmt(ts1)} → ${(tg / ts1).toFixed(3)}× (goal ≤ 0.1×)`);
+
+    const fullTree = async () => {
+      const cacheDir = mkdtempSync(path.join(work, 'idx-'));
+      const r = await openImageLayers(spec, {}, { cacheDir });
+      try {
+        if (r.layers.layers.some((l) => l.state !== 'ready' || l.problems.length)) throw new Error('a layer did not verify');
+        r.layers.mergedTree().walk().next();
+      } finally {
+        await r.close();
+        rmSync(cacheDir, { recursive: true, force: true });
+      }
+    };
+    const [tf, ts2] = await duel(fullTree, dockerSave);
+    line(`docker-store: full merged tree, every diff_id verified ${fmt(tf)} vs docker save -o ${fmt(ts2)} → ${(tf / ts2).toFixed(2)}× (goal ≤ 1.0×)`);
+
+    const prevHost = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = d.env.DOCKER_HOST;
+    const daemon = async () => {
+      const cacheDir = mkdtempSync(path.join(work, 'exp-'));
+      const { source } = await openSource(`docker-daemon:${TAG}`, { cacheDir });
+      try {
+        await buildGraph(source);
+      } finally {
+        await source.close();
+        rmSync(cacheDir, { recursive: true, force: true });
+      }
+    };
+    const [td, ts3] = await duel(daemon, dockerSave, Math.max(3, Math.ceil(RUNS / 2)));
+    if (prevHost === undefined) delete process.env.DOCKER_HOST;
+    else process.env.DOCKER_HOST = prevHost;
+    line(`docker-daemon: export + graph ${fmt(td)} vs docker save -o ${fmt(ts3)} → ${(td / ts3).toFixed(2)}× (the engine path costs one export)`);
+  } finally {
+    await d.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
