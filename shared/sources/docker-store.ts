@@ -7,7 +7,8 @@ import { MT } from '../oci/mediatypes.js';
 import type { Descriptor } from '../oci/types.js';
 import { DiffFolder } from '../docker/diff-folder.js';
 import { DockerStore, familiarName, type StoreImage, type StoreLayer } from '../docker/store.js';
-import { describeChanged, rebuildTar, scanTarSplit, type ChangedFile, type TarSplitLayout } from '../docker/tarsplit.js';
+import { TarSizeCache } from '../docker/size-cache.js';
+import { describeChanged, rebuildTar, scanTarSplit, storeFsError, type ChangedFile, type TarSplitLayout } from '../docker/tarsplit.js';
 import type { Backend } from './backend.js';
 import { expandHome } from './local.js';
 import { synthesizeManifest } from './synthetic.js';
@@ -29,7 +30,11 @@ interface StoreBlob {
 interface LoadedLayer {
   info: StoreLayer;
   diff: DiffFolder;
-  layout?: TarSplitLayout;
+  /** Size of the rebuilt tar (from the size cache, or a pass over tar-split) and its entry count. */
+  size?: number;
+  entries?: number;
+  /** Where each file's data lies in the tar: read once, on the first ranged read. */
+  layout?: Promise<TarSplitLayout>;
   /** Why the layer cannot be served (tar-split or diff folder missing). */
   missing?: string;
 }
@@ -73,14 +78,18 @@ export class DockerStoreSource implements ImageSource {
     readonly store: DockerStore,
     readonly image: StoreImage,
     readonly location: string,
+    private readonly sizes?: TarSizeCache,
     private readonly defaultSignal?: AbortSignal,
   ) {}
 
-  /** Opens image `ref` of the store: reads its config and every layer's tar-split (not the layer files). */
-  static async open(store: DockerStore, ref: string, location: string, signal?: AbortSignal): Promise<DockerStoreSource> {
+  /**
+   * Opens image `ref` of the store: its config, and each layer's tar size (remembered by diff_id in
+   * `cacheDir` once verified, else one pass over its tar-split). No layer file is read.
+   */
+  static async open(store: DockerStore, ref: string, location: string, opts: { signal?: AbortSignal; cacheDir?: string } = {}): Promise<DockerStoreSource> {
     const { id, names } = await store.resolve(ref);
-    const src = new DockerStoreSource(store, await store.image(id, names), location, signal);
-    await src.load(signal);
+    const src = new DockerStoreSource(store, await store.image(id, names), location, opts.cacheDir ? new TarSizeCache(opts.cacheDir) : undefined, opts.signal);
+    await src.load(opts.signal);
     return src;
   }
 
@@ -98,10 +107,22 @@ export class DockerStoreSource implements ImageSource {
           continue;
         }
         try {
-          l.layout = await scanTarSplit(l.info.tarSplit, signal);
+          const known = await this.sizes?.get(l.info.diffId);
+          if (known) {
+            await fsp.stat(l.info.tarSplit).catch((e: unknown) => {
+              throw storeFsError(e, l.info.tarSplit, "the layer's tar-split");
+            });
+            l.size = known.size;
+            if (known.entries !== undefined) l.entries = known.entries;
+          } else {
+            const layout = await scanTarSplit(l.info.tarSplit, signal);
+            l.layout = Promise.resolve(layout);
+            l.size = layout.size;
+            l.entries = layout.entries;
+          }
         } catch (e) {
           if (!(e instanceof ExplorerError) || e.code === 'PERMISSION_DENIED' || e.code === 'CANCELLED') throw e;
-          l.missing = e.message;
+          l.missing = e.message.replace(/\.$/, '');
           continue;
         }
         const st = await fsp.stat(l.info.diffDir).catch((e: unknown) => e as NodeJS.ErrnoException);
@@ -115,11 +136,23 @@ export class DockerStoreSource implements ImageSource {
     const layerDescs = this.layers.map((l): Descriptor => {
       if (l.missing) this.notes.push(`Layer ${l.info.index} (${shortDigest(l.info.diffId)}) cannot be read from the store: ${l.missing}.`);
       else this.blobs.set(l.info.diffId, { layer: l });
-      return { mediaType: MT.dockerLayer, digest: l.info.diffId, size: l.layout?.size ?? 0 };
+      return { mediaType: MT.dockerLayer, digest: l.info.diffId, size: l.missing ? 0 : l.size! };
     });
     const m = synthesizeManifest(configDesc, layerDescs);
     this.blobs.set(m.descriptor.digest, { bytes: m.bytes });
     this.root = { descriptor: m.descriptor, names: img.names, synthetic: true, label: "made up: Docker's store keeps no manifest" };
+  }
+
+  /** The layer's file offsets (one tar-split pass, shared by concurrent readers; a failed pass is retried next time). */
+  private layoutOf(l: LoadedLayer, signal?: AbortSignal): Promise<TarSplitLayout> {
+    if (!l.layout) {
+      const p = scanTarSplit(l.info.tarSplit, signal);
+      l.layout = p;
+      p.catch(() => {
+        if (l.layout === p) l.layout = undefined;
+      });
+    }
+    return l.layout;
   }
 
   async roots(): Promise<RootEntry[]> {
@@ -133,14 +166,14 @@ export class DockerStoreSource implements ImageSource {
   async statBlob(digest: Digest): Promise<number | undefined> {
     const b = this.blobs.get(digest);
     if (!b) return undefined;
-    return b.bytes ? b.bytes.length : b.layer!.layout!.size;
+    return b.bytes ? b.bytes.length : b.layer!.size;
   }
 
   async openBlob(desc: Descriptor, opts: BlobReadOptions = {}): Promise<Readable> {
     const b = this.blobs.get(desc.digest);
     if (b?.bytes) return Readable.from([b.bytes.subarray(opts.start ?? 0, opts.end ?? b.bytes.length)]);
     const l = b?.layer;
-    if (!l?.layout) {
+    if (!l || l.size === undefined) {
       const gone = this.layers.find((x) => x.info.diffId === desc.digest);
       throw new ExplorerError(
         'BLOB_MISSING',
@@ -150,19 +183,21 @@ export class DockerStoreSource implements ImageSource {
         { digest: desc.digest },
       );
     }
-    const size = l.layout.size;
+    const size = l.size;
     const start = Math.min(Math.max(0, opts.start ?? 0), size);
     const end = Math.min(Math.max(start, opts.end ?? size), size);
     const signal = opts.signal ?? this.defaultSignal;
-    const inFile = this.fileAt(l.layout, start, end);
-    if (inFile) return Readable.from(readFileRange(l.diff, inFile, start - inFile.offset, end - inFile.offset, signal));
-    const whole = start === 0 && end === size;
+    if (start > 0 || end < size) {
+      const inFile = this.fileAt(await this.layoutOf(l, signal), start, end);
+      if (inFile) return Readable.from(readFileRange(l.diff, inFile, start - inFile.offset, end - inFile.offset, signal));
+    }
+    if (start > 0 || end < size) return rebuildTar(l.info.tarSplit, l.diff, { start, end, ...(signal ? { signal } : {}) });
+    // A whole read must hash to the diff_id; when it does not, the files that changed are named.
     return rebuildTar(l.info.tarSplit, l.diff, {
-      start,
-      end,
       ...(signal ? { signal } : {}),
-      // A whole read hashes to the diff_id only if every file is still what Docker recorded.
-      onChanged: (files) => (whole ? this.changedError(l, files) : undefined),
+      expect: l.info.diffId,
+      onVerified: (n) => void this.sizes?.remember(l.info.diffId, n, l.entries),
+      onMismatch: (actual, files) => this.changedError(l, actual, files),
     });
   }
 
@@ -181,11 +216,14 @@ export class DockerStoreSource implements ImageSource {
     return undefined;
   }
 
-  private changedError(l: LoadedLayer, files: ChangedFile[]): ExplorerError {
+  private changedError(l: LoadedLayer, actual: Digest, files: ChangedFile[]): ExplorerError {
+    const what = files.length
+      ? `${files.length} file${files.length === 1 ? '' : 's'} in ${l.info.diffDir} changed since Docker stored the layer: ${describeChanged(files)}`
+      : `every file in ${l.info.diffDir} is as tar-split records it, so ${l.info.tarSplit} itself was changed`;
     return new ExplorerError(
       'DIFFID_MISMATCH',
-      `Layer ${l.info.index} (${shortDigest(l.info.diffId)}) rebuilt from Docker's store no longer matches its diff_id: ${files.length} file${files.length === 1 ? '' : 's'} in ${l.info.diffDir} changed since Docker stored the layer: ${describeChanged(files)}. Something modified the store behind Docker's back; remove the image and pull or load it again.`,
-      { digest: l.info.diffId, expected: l.info.diffId, diffDir: l.info.diffDir, files: files.map((f) => ({ name: f.name, why: f.why })) },
+      `Layer ${l.info.index} (${shortDigest(l.info.diffId)}) rebuilt from Docker's store hashes to ${shortDigest(actual)}, not to its diff_id: ${what}. Something modified the store behind Docker's back; remove the image and pull or load it again.`,
+      { digest: l.info.diffId, expected: l.info.diffId, actual, diffDir: l.info.diffDir, files: files.map((f) => ({ name: f.name, why: f.why })) },
     );
   }
 
@@ -204,10 +242,8 @@ export class DockerStoreSource implements ImageSource {
           if (tsSize !== undefined) w.tarSplit.size = tsSize;
           if (l.info.parent) w.parent = l.info.parent;
           if (l.info.contentSize !== undefined) w.contentSize = l.info.contentSize;
-          if (l.layout) {
-            w.tarSize = l.layout.size;
-            w.entries = l.layout.entries;
-          }
+          if (l.size !== undefined) w.tarSize = l.size;
+          if (l.entries !== undefined) w.entries = l.entries;
           if (l.missing) w.missing = l.missing;
           return w;
         }),
@@ -266,7 +302,7 @@ export const dockerStoreBackend: Backend = {
     if (!ref) throw new ExplorerError('INVALID_ARGUMENT', `docker-store:${rest} names no image. Give docker-store:[ROOT:]NAME[:TAG] or an image ID (see docker images).`);
     ctx.progress?.({ label: `Reading ${ref} from Docker's store at ${root}` });
     const store = await DockerStore.open(root);
-    const source = await DockerStoreSource.open(store, ref, `docker-store:${rest}`, ctx.signal);
+    const source = await DockerStoreSource.open(store, ref, `docker-store:${rest}`, { signal: ctx.signal, cacheDir: ctx.cacheDir });
     return { source, selector: {} };
   },
 };

@@ -123,6 +123,32 @@ describe('docker-store: on a store laid out by hand', () => {
     }
   });
 
+  it('remembers verified tar sizes by diff_id: a second open reads no tar-split', async () => {
+    const cacheDir = mkdtempSync(path.join(tmp, 'sizes-'));
+    // The source and the layer engine share the cache root (as the CLI and the app do, by default).
+    const first = await openImageLayers((await openSource(`docker-store:${root}:demo`, { cacheDir })).source, {}, { cacheDir });
+    const sizes = first.layers.layers.map((l) => l.descriptor.size);
+    await first.close();
+    const ts = path.join(root, 'image/overlay2/layerdb/sha256', hex(facts.chains[1]!), 'tar-split.json.gz');
+    const orig = readFileSync(ts);
+    writeFileSync(ts, 'damaged');
+    try {
+      const { source } = await openSource(`docker-store:${root}:demo`, { cacheDir });
+      try {
+        expect(source.warnings?.()).toEqual([]);
+        expect(await source.statBlob(facts.diffIds[1]!)).toBe(sizes[1]);
+      } finally {
+        await source.close();
+      }
+      // Without the remembered size the damaged tar-split is found at open, and said so.
+      const { source: fresh } = await openSource(`docker-store:${root}:demo`, { cacheDir: mkdtempSync(path.join(tmp, 'sizes-')) });
+      expect(fresh.warnings?.().join('\n')).toContain('not a valid tar-split file');
+      await fresh.close();
+    } finally {
+      writeFileSync(ts, orig);
+    }
+  });
+
   it('a file changed in a diff folder is a DIFFID_MISMATCH on that layer, naming the file', async () => {
     const file = path.join(root, 'overlay2', facts.cacheIds[0]!, 'diff/data.bin');
     const orig = readFileSync(file);

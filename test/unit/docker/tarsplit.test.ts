@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crc64 } from '../../../shared/docker/crc64.js';
 import { DiffFolder } from '../../../shared/docker/diff-folder.js';
-import { rebuildTar, scanTarSplit, type ChangedFile } from '../../../shared/docker/tarsplit.js';
+import { findChangedFiles, rebuildTar, scanTarSplit, type ChangedFile } from '../../../shared/docker/tarsplit.js';
 import { crc64Slow, disassemble, sha256, writeTarSplit } from './tarsplit-fixture.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tarsplit-'));
@@ -58,10 +58,11 @@ describe('tar-split rebuild', () => {
       expect(layout.size).toBe(l.tar.length);
       expect(layout.files.some((f) => f.name.length > 100)).toBe(true);
       expect(layout.files.some((f) => f.nameRaw)).toBe(true);
-      const changed: ChangedFile[][] = [];
-      const out = await collect(rebuildTar(l.split, new DiffFolder(l.diff), { onChanged: (c) => void changed.push(c) }));
+      let verified = 0;
+      const out = await collect(rebuildTar(l.split, new DiffFolder(l.diff), { expect: sha256(l.tar), onVerified: (n) => void (verified = n) }));
       expect(sha256(out)).toBe(sha256(l.tar));
-      expect(changed).toEqual([]);
+      expect(verified).toBe(l.tar.length);
+      expect(await findChangedFiles(l.split, new DiffFolder(l.diff))).toEqual([]);
     });
   }
 
@@ -85,13 +86,16 @@ describe('tar-split rebuild', () => {
     writeFileSync(one, b); // same size, other content
     truncateSync(path.join(l.diff, 'etc/conf.d/513'), 100);
     unlinkSync(path.join(l.diff, 'etc/conf.d/511'));
-    let got: ChangedFile[] = [];
-    // Without an error from onChanged the tar keeps its shape (same length) but not its bytes.
-    const kept = await collect(rebuildTar(l.split, new DiffFolder(l.diff), { onChanged: (c) => void (got = c) }));
+    // Read without an expected digest, the tar keeps its shape (same length) but not its bytes.
+    const kept = await collect(rebuildTar(l.split, new DiffFolder(l.diff)));
     expect(kept.length).toBe(l.tar.length);
     expect(sha256(kept)).not.toBe(sha256(l.tar));
+    let got: ChangedFile[] = [];
+    let actual = '';
     const err = new Error('changed');
-    await expect(collect(rebuildTar(l.split, new DiffFolder(l.diff), { onChanged: () => err }))).rejects.toBe(err);
+    const onMismatch = (a: string, c: ChangedFile[]) => ((actual = a), (got = c), err);
+    await expect(collect(rebuildTar(l.split, new DiffFolder(l.diff), { expect: sha256(l.tar), onMismatch }))).rejects.toBe(err);
+    expect(actual).toBe(sha256(kept));
     expect(got.map((c) => [c.name.replace(/^\.\//, ''), c.why]).sort()).toEqual([
       ['etc/conf.d/511', 'missing'],
       ['etc/conf.d/512', 'content'],
@@ -112,10 +116,9 @@ describe('tar-split rebuild', () => {
     // The last component is never followed: a symlink where a file should be reads as "not a regular file".
     symlinkSync(path.join(dir, 'secret'), path.join(dir, 'diff', 'link'));
     writeTarSplit(split, [{ type: 1, name: 'link', size: 7, payload: null, position: 0 }]);
-    let why: string | undefined;
-    const out = await collect(rebuildTar(split, new DiffFolder(path.join(dir, 'diff')), { onChanged: (c) => void (why = c[0]?.why) }));
+    const out = await collect(rebuildTar(split, new DiffFolder(path.join(dir, 'diff'))));
     expect(out.equals(Buffer.alloc(7))).toBe(true);
-    expect(why).toBe('not a regular file');
+    expect((await findChangedFiles(split, new DiffFolder(path.join(dir, 'diff'))))[0]?.why).toBe('not a regular file');
   });
 
   it('says a damaged tar-split is damaged (bad gzip, bad JSON, bad size)', async () => {
