@@ -1,12 +1,11 @@
-import { closeSync, constants as C, fstatSync, openSync, promises as fsp, read, readSync } from 'node:fs';
-import path from 'node:path';
+import { closeSync, constants as C, fstatSync, lstatSync, openSync, promises as fsp, read, readSync } from 'node:fs';
 import { ExplorerError } from '../errors.js';
 import { storeFsError } from './tarsplit.js';
 
 // A layer's `diff` folder in Docker's overlay2 store, read-only and contained: names come from
 // tar-split (Docker wrote them, but a copied or damaged store is input like any other), so `..`
-// is refused, the last component is opened without following links, and a folder on the way that
-// resolves outside the diff folder (a symlink) is refused.
+// is refused, the last component is opened without following links, and a folder on the way that is
+// a link (it could lead outside the diff folder) is refused.
 
 /** Reads up to this size are one synchronous pread (a thread-pool round trip costs more for small files). */
 const SMALL_READ = 256 * 1024;
@@ -41,28 +40,41 @@ export class DiffFolder {
     return this.rootReal;
   }
 
+  /**
+   * True when folder `rel` (relative, '' = the diff folder) is a real folder inside the diff folder:
+   * each folder on the way is checked once with lstat (a link there could lead anywhere).
+   */
+  private dirInside(root: string | Buffer, rel: string | Buffer): boolean | 'missing' {
+    const key = typeof rel === 'string' ? rel : `\0${rel.toString('latin1')}`;
+    if (rel.length === 0 || this.okDirs.has(key)) return true;
+    const parent = parentOf(rel);
+    const up = this.dirInside(root, parent);
+    if (up !== true) return up;
+    const full = typeof rel === 'string' ? `${root as string}/${rel}` : Buffer.concat([root as Buffer, Buffer.from('/'), rel]);
+    let st;
+    try {
+      st = lstatSync(full);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+      throw storeFsError(e, String(full), 'a folder of the layer');
+    }
+    if (st.isSymbolicLink()) return false;
+    if (!st.isDirectory()) return 'missing';
+    this.okDirs.add(key);
+    return true;
+  }
+
   /** Opens entry `name` (tar-split's name, or its raw bytes) of the diff folder. */
   async open(name: string | Buffer): Promise<DiffFile> {
     const rel = relName(name, this.root);
-    const root = await this.realRoot();
-    const full = typeof rel === 'string' ? path.join(root, rel) : Buffer.concat([Buffer.from(root + '/'), rel]);
-    const dirKey = typeof full === 'string' ? path.dirname(full) : Buffer.from(path.dirname(full.toString('latin1')), 'latin1');
-    const key = typeof dirKey === 'string' ? dirKey : `\0${dirKey.toString('latin1')}`;
-    if (!this.okDirs.has(key)) {
-      let real: string | Buffer;
-      try {
-        real = typeof dirKey === 'string' ? await fsp.realpath(dirKey) : await fsp.realpath(dirKey, { encoding: 'buffer' });
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') return { ...NONE, problem: 'missing' };
-        throw storeFsError(e, String(dirKey), 'a folder of the layer');
-      }
-      const r = typeof real === 'string' ? real : real.toString('latin1');
-      const rootCmp = typeof real === 'string' ? root : Buffer.from(root).toString('latin1');
-      if (r !== rootCmp && !r.startsWith(rootCmp + '/')) {
-        throw new ExplorerError('STORE_INVALID', `${String(full)} lies outside the layer's diff folder ${this.root} (a folder on its way is a link): the Docker store is damaged or was tampered with; it is not read.`, { path: String(full) });
-      }
-      this.okDirs.add(key);
+    const rootReal = await this.realRoot();
+    const root = typeof rel === 'string' ? rootReal : Buffer.from(rootReal);
+    const full = typeof rel === 'string' ? `${rootReal}/${rel}` : Buffer.concat([root as Buffer, Buffer.from('/'), rel]);
+    const inside = this.dirInside(root, parentOf(rel));
+    if (inside === 'missing') return { ...NONE, problem: 'missing' };
+    if (!inside) {
+      throw new ExplorerError('STORE_INVALID', `${String(full)} lies outside the layer's diff folder ${this.root} (a folder on its way is a link): the Docker store is damaged or was tampered with; it is not read.`, { path: String(full) });
     }
     let fd: number;
     try {
@@ -102,6 +114,13 @@ export class DiffFolder {
       },
     };
   }
+}
+
+/** `a/b/c` → `a/b`; `c` → '' (the same kind as given). */
+function parentOf(rel: string | Buffer): string | Buffer {
+  const slash = rel.lastIndexOf('/');
+  if (typeof rel === 'string') return slash < 0 ? '' : rel.slice(0, slash);
+  return slash < 0 ? Buffer.alloc(0) : rel.subarray(0, slash);
 }
 
 function readAsync(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {

@@ -31,7 +31,9 @@ const LOADED_TAG = 'fixture/dockerd-built:latest';
 let d: TestDockerd | undefined;
 let skipWhy: string | undefined;
 const images: { label: string; tag: string; archive: string }[] = [];
-const savedHost = process.env.DOCKER_HOST;
+const savedEnv = { DOCKER_HOST: process.env.DOCKER_HOST, OCI_EXPLORER_CACHE: process.env.OCI_EXPLORER_CACHE };
+// Sources opened by spec use the default cache root (engine exports, docker-store sizes): keep it in the test's folder.
+process.env.OCI_EXPLORER_CACHE = path.join(work, 'default-cache');
 
 beforeAll(async () => {
   if (!canRunDockerd()) {
@@ -58,8 +60,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (savedHost === undefined) delete process.env.DOCKER_HOST;
-  else process.env.DOCKER_HOST = savedHost;
+  for (const [k, v] of Object.entries(savedEnv)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
   await d?.stop();
   rmSync(work, { recursive: true, force: true });
 });
