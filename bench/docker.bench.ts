@@ -64,29 +64,38 @@ async function main(): Promise<void> {
     const spec = `docker-store:${d.dataRoot}:${TAG}`;
     line(`input: ${TAG} (dockerd-built fixture), docker save = ${(statSync(saved).size / 1e6).toFixed(0)} MB; ${RUNS} alternating runs, medians, in process`);
 
-    const toGraph = async () => {
-      const { source } = await openSource(spec);
+    const graphOf = async (cacheDir: string) => {
+      const { source } = await openSource(spec, { cacheDir });
       try {
         await buildGraph(source);
       } finally {
         await source.close();
       }
     };
-    const [tg, ts1] = await duel(toGraph, dockerSave);
-    line(`docker-store: open to graph ${fmt(tg)} vs docker save -o ${fmt(ts1)} → ${(tg / ts1).toFixed(3)}× (goal ≤ 0.1×)`);
-
-    const fullTree = async () => {
-      const cacheDir = mkdtempSync(path.join(work, 'idx-'));
-      const r = await openImageLayers(spec, {}, { cacheDir });
+    const fullTree = async (cacheDir = mkdtempSync(path.join(work, 'idx-'))) => {
+      const { source } = await openSource(spec, { cacheDir });
+      const r = await openImageLayers(source, {}, { cacheDir });
       try {
         if (r.layers.layers.some((l) => l.state !== 'ready' || l.problems.length)) throw new Error('a layer did not verify');
         r.layers.mergedTree().walk().next();
       } finally {
         await r.close();
-        rmSync(cacheDir, { recursive: true, force: true });
       }
     };
-    const [tf, ts2] = await duel(fullTree, dockerSave);
+    // First open of an image: one pass over each layer's tar-split for the rebuilt tar's size.
+    const [tg, ts1] = await duel(() => graphOf(mkdtempSync(path.join(work, 'cold-'))), dockerSave);
+    line(`docker-store: open to graph, first time ${fmt(tg)} vs docker save -o ${fmt(ts1)} → ${(tg / ts1).toFixed(3)}× (goal ≤ 0.1×)`);
+    // Once its layers were verified, their sizes are remembered by diff_id: no tar-split is read.
+    const warm = mkdtempSync(path.join(work, 'warm-'));
+    await fullTree(warm);
+    const [tw, ts4] = await duel(() => graphOf(warm), dockerSave);
+    line(`docker-store: open to graph, layers verified before ${fmt(tw)} vs docker save -o ${fmt(ts4)} → ${(tw / ts4).toFixed(3)}× (goal ≤ 0.1×)`);
+
+    const [tf, ts2] = await duel(async () => {
+      const dir = mkdtempSync(path.join(work, 'idx-'));
+      await fullTree(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }, dockerSave);
     line(`docker-store: full merged tree, every diff_id verified ${fmt(tf)} vs docker save -o ${fmt(ts2)} → ${(tf / ts2).toFixed(2)}× (goal ≤ 1.0×)`);
 
     const prevHost = process.env.DOCKER_HOST;
