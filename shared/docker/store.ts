@@ -85,6 +85,9 @@ export class DockerStore {
   /** Opens a data root: finds which driver's image store it has and that it can be read. */
   static async open(root: string): Promise<DockerStore> {
     const st = await fsp.stat(root).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new ExplorerError('SOURCE_NOT_FOUND', `There is no Docker data root at ${root}: is Docker installed here? Give the folder it keeps its data in as docker-store:ROOT:NAME (docker info -f '{{.DockerRootDir}}'), or use docker-daemon:NAME.`, { path: root });
+      }
       throw storeFsError(e, root, 'the Docker data root');
     });
     if (!st.isDirectory()) throw new ExplorerError('SOURCE_NOT_FOUND', `${root} is not a folder, so it is not a Docker data root. Give the folder Docker keeps its data in (docker info -f '{{.DockerRootDir}}', /var/lib/docker by default).`, { path: root });
