@@ -98,6 +98,23 @@ async function main(): Promise<void> {
     }, dockerSave);
     line(`docker-store: full merged tree, every diff_id verified ${fmt(tf)} vs docker save -o ${fmt(ts2)} → ${(tf / ts2).toFixed(2)}× (goal ≤ 1.0×)`);
 
+    // What it replaces (dive's way): docker save, then the same full tree from the saved archive.
+    const saveThenOpen = async () => {
+      await dockerSave();
+      const cacheDir = mkdtempSync(path.join(work, 'arc-'));
+      const { source } = await openSource(`docker-archive:${saved}`, { cacheDir });
+      const r = await openImageLayers(source, {}, { cacheDir });
+      r.layers.mergedTree().walk().next();
+      await r.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    };
+    const [tf2, tso] = await duel(async () => {
+      const dir = mkdtempSync(path.join(work, 'idx-'));
+      await fullTree(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }, saveThenOpen);
+    line(`docker-store: full merged tree ${fmt(tf2)} vs docker save -o + the same tree from the saved archive ${fmt(tso)} → ${(tf2 / tso).toFixed(2)}×`);
+
     const prevHost = process.env.DOCKER_HOST;
     process.env.DOCKER_HOST = d.env.DOCKER_HOST;
     const daemon = async () => {

@@ -62,17 +62,13 @@ function at(b: Buffer | string, i: number): number {
 
 /** `{"type":2,"payload":"` — how Go's encoder starts every segment record (field order of storage.Entry). */
 const SEGMENT_PREFIX = Buffer.from('{"type":2,"payload":"');
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function parseRecord(line: Buffer, file: string, n: number): TarSplitRecord | undefined {
   // Segments are most of the bytes: take their base64 without building a string or a JSON object.
-  if (line.length > SEGMENT_PREFIX.length && line.subarray(0, SEGMENT_PREFIX.length).equals(SEGMENT_PREFIX)) {
+  if (line.length > SEGMENT_PREFIX.length && SEGMENT_PREFIX.compare(line, 0, SEGMENT_PREFIX.length) === 0) {
     const q = line.indexOf(0x22, SEGMENT_PREFIX.length);
-    if (q > 0 && line[q + 1] === 0x2c) {
-      const b64 = line.subarray(SEGMENT_PREFIX.length, q);
-      // Base64 checked only on short segments (headers); bytes() of a long one fails on bad input anyway.
-      if (b64.length % 4 === 0 && (b64.length > 4096 || BASE64.test(b64.toString('latin1')))) return segment(b64);
-    }
+    // Bad base64 is caught when the bytes are decoded (their length then differs from `length`).
+    if (q > 0 && line[q + 1] === 0x2c && (q - SEGMENT_PREFIX.length) % 4 === 0) return segment(line.subarray(SEGMENT_PREFIX.length, q));
   }
   let o: { type?: unknown; name?: unknown; name_raw?: unknown; size?: unknown; payload?: unknown };
   try {
@@ -237,6 +233,12 @@ async function* assemble(tarSplit: string, diff: DiffFolder, opts: RebuildOption
       if (b <= a) continue;
       const bytes = r.bytes();
       if (bytes.length !== r.length) throw invalid(tarSplit, 'a segment is not valid base64');
+      if (a === 0 && b - a <= CHUNK - used) {
+        bytes.copy(buf, used, 0, b);
+        used += b;
+        if (used === CHUNK) yield* take();
+        continue;
+      }
       for (let i = a; i < b; ) {
         const n = Math.min(b - i, CHUNK - used);
         bytes.copy(buf, used, i, i + n);
