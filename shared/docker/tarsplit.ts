@@ -204,7 +204,8 @@ const CHUNK = 1024 * 1024;
  * its shape, and a whole read with `expect` then fails with onMismatch's error naming the files.
  */
 export function rebuildTar(tarSplit: string, diff: DiffFolder, opts: RebuildOptions = {}): Readable {
-  return Readable.from(assemble(tarSplit, diff, opts), { objectMode: false, highWaterMark: 4 * CHUNK });
+  // One chunk ahead at most: a consumer that reads with read() then gets whole chunks, never a concatenation.
+  return Readable.from(assemble(tarSplit, diff, opts), { objectMode: false, highWaterMark: CHUNK });
 }
 
 async function* assemble(tarSplit: string, diff: DiffFolder, opts: RebuildOptions): AsyncGenerator<Buffer> {
