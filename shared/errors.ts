@@ -40,6 +40,11 @@ export type ErrorCode =
   | 'NETWORK_ERROR'
   | 'UI_NOT_BUILT'
   | 'PORT_IN_USE'
+  // Docker sources (issue 13): the engine's socket, its error replies, the on-disk store.
+  | 'DOCKER_UNAVAILABLE'
+  | 'DOCKER_ERROR'
+  | 'PERMISSION_DENIED'
+  | 'STORE_INVALID'
   | 'INTERNAL';
 
 export class ExplorerError extends Error {

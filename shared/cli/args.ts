@@ -86,7 +86,7 @@ export async function openSourceArg(spec: string, io: CliIO, signal?: AbortSigna
   const m = /^(oci|oci-archive|docker-archive):(.*)$/s.exec(spec);
   const abs = (p: string): string => (p && !path.isAbsolute(p) && !p.startsWith('~') ? path.resolve(io.cwd, p) : p);
   const resolved = m ? `${m[1]}:${abs(m[2]!)}` : await existingOr(spec, abs(spec));
-  return openSource(resolved, signal ? { signal } : {});
+  return openSource(resolved, { env: io.env, cwd: io.cwd, ...(signal ? { signal } : {}) });
 }
 
 /** A relative path is taken against cwd when it exists; else it stays as given (openSource says what is wrong). */

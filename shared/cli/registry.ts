@@ -18,5 +18,6 @@ export const COMMANDS: CliCommand[] = [
   { name: 'diff', summary: 'what a layer added, changed and removed (--layer N, --from A --to B)', run: async (a, io) => (await import('./commands/diff.js')).runDiff(a, io) },
   { name: 'efficiency', summary: "dive's efficiency score, wasted and reclaimable bytes (--ci-config FILE)", run: async (a, io) => (await import('./commands/efficiency.js')).runEfficiency(a, io) },
   { name: 'cat', summary: 'print a file of the image (merged view or --layer N)', run: async (a, io) => (await import('./commands/cat.js')).runCat(a, io) },
+  { name: 'docker-images', summary: 'list the images of the local Docker engine (--podman for Podman), with the spec that opens each', run: async (a, io) => (await import('./commands/docker-images.js')).runDockerImages(a, io) },
   { name: 'extract', summary: 'write the merged root filesystem (or --path P) into a new folder (--to DIR)', run: async (a, io) => (await import('./commands/extract.js')).runExtract(a, io) },
 ];

@@ -53,7 +53,8 @@ export async function indexLayerStream(blob: Readable, opts: IndexLayerOptions):
     const dec = await openDecoded(blob, opts.digest, { ...(opts.diffId ? { diffId: opts.diffId } : {}), ...(opts.limits ? { limits: opts.limits } : {}), blobVerified: opts.blobVerified === true });
     compression = dec.stats.compression;
     let budget = 0;
-    if (opts.contentFile) {
+    // An uncompressed layer is read in place by range (read.ts, extract): a copy would never be used.
+    if (opts.contentFile && compression !== 'none') {
       await fsp.mkdir(path.dirname(opts.contentFile), { recursive: true });
       budget = opts.contentBudget ?? (await freeBudget(path.dirname(opts.contentFile)));
       tmp = `${opts.contentFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;

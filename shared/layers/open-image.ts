@@ -303,7 +303,7 @@ export async function openImage(
   const signal = opts.signal ?? new AbortController().signal;
   let source: ImageSource;
   if (typeof sourceOrSpec === 'string') {
-    const opened = await openSource(sourceOrSpec, { signal });
+    const opened = await openSource(sourceOrSpec, { signal, ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}) });
     source = opened.source;
     if (opened.selector.tag && choice.tag === undefined) choice = { ...choice, tag: opened.selector.tag };
   } else source = sourceOrSpec;

@@ -5,6 +5,8 @@ import { shortDigest } from '../../oci/digest.js';
 import { formatPlatform } from '../../oci/platform.js';
 import { openSourceArg, parseArgs, usageError } from '../args.js';
 import type { CliIO } from '../io.js';
+import { DockerStoreSource } from '../../sources/docker-store.js';
+import { renderStoreWalk } from './_store-walk.js';
 
 export const INSPECT_USAGE = `Usage: oci-explorer inspect <source> [--json]
 
@@ -42,6 +44,8 @@ export async function runInspect(argv: string[], io: CliIO): Promise<number> {
     const graph = await buildGraph(opened.source);
     if (args.options.json) io.stdout(JSON.stringify(graphToJson(graph), null, 2) + '\n');
     else io.stdout(renderTree(graph, opened.source.location));
+    // docker-store sources also show the store's own structure (issue 13).
+    if (!args.options.json && opened.source instanceof DockerStoreSource) io.stdout(renderStoreWalk(await opened.source.storeWalk()));
   } finally {
     await opened.source.close();
   }

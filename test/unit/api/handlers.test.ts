@@ -204,6 +204,14 @@ describe('sources, recent, settings', () => {
   it('reports version and capabilities', async () => {
     const v = (await table().dispatch('version', {})) as { value: { api: number; capabilities: Record<string, unknown> } };
     expect(v.value.api).toBe(1);
-    expect(v.value.capabilities).toMatchObject({ mode: 'web', registryPull: false, dockerEngine: false, nativeDialogs: false });
+    expect(v.value.capabilities).toMatchObject({ mode: 'web', nativeDialogs: false });
+    // Derived from the backend list: each backend's transport is listed, and the flags follow from it.
+    const sources = v.value.capabilities.sources as { transport: string; syntax: string }[];
+    const transports = sources.map((s) => s.transport);
+    expect(transports).toEqual(expect.arrayContaining(['oci', 'oci-archive', 'dir', 'docker-archive']));
+    expect(v.value.capabilities.dockerEngine).toBe(transports.includes('docker-daemon'));
+    expect(v.value.capabilities.registryPull).toBe(transports.includes('docker'));
+    const partial = (await table({ ...defaultCore(), backends: [] }).dispatch('version', {})) as { value: { capabilities: Record<string, unknown> } };
+    expect(partial.value.capabilities).toMatchObject({ dockerEngine: false, registryPull: false, sources: [] });
   });
 });
