@@ -1,6 +1,6 @@
 import { closeSync, constants as C, fstatSync, lstatSync, openSync, promises as fsp, read, readSync } from 'node:fs';
 import { ExplorerError } from '../errors.js';
-import { storeFsError } from './tarsplit.js';
+import { storeFsError } from './fs-errors.js';
 
 // A layer's `diff` folder in Docker's overlay2 store, read-only and contained: names come from
 // tar-split (Docker wrote them, but a copied or damaged store is input like any other), so `..`

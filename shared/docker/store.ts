@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { ExplorerError } from '../errors.js';
 import { digestOf, isDigest, shortDigest, type Digest } from '../oci/digest.js';
-import { storeFsError } from './tarsplit.js';
+import { storeFsError } from './fs-errors.js';
 
 // Docker's on-disk image store (overlay2), read-only, as DESIGN.md §3 lays it out:
 //   image/overlay2/repositories.json         {"Repositories": {repo: {"repo:tag": "sha256:<id>"}}}

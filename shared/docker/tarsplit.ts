@@ -4,6 +4,7 @@ import zlib from 'node:zlib';
 import { ExplorerError } from '../errors.js';
 import { createDigester, type Digest } from '../oci/digest.js';
 import { Crc64 } from './crc64.js';
+import { storeFsError } from './fs-errors.js';
 import type { DiffFolder } from './diff-folder.js';
 
 // tar-split (vbatts/tar-split), as Docker keeps it per layer in `tar-split.json.gz`: gzip'd JSON lines,
@@ -27,26 +28,6 @@ function invalid(file: string, why: string, line?: number): ExplorerError {
     `${file} is not a valid tar-split file (${why}${line !== undefined ? ` at record ${line + 1}` : ''}), so this layer cannot be rebuilt from Docker's store. The store is damaged: remove the image and pull or load it again, or open it with docker-daemon: instead.`,
     { path: file, ...(line !== undefined ? { record: line } : {}) },
   );
-}
-
-/** Maps a failed open/read of a store file to a sentence that names the path and says what to do. */
-export function storeFsError(e: unknown, file: string, what: string): ExplorerError {
-  if (e instanceof ExplorerError) return e;
-  const code = (e as NodeJS.ErrnoException)?.code;
-  if (code === 'EACCES' || code === 'EPERM') {
-    return new ExplorerError(
-      'PERMISSION_DENIED',
-      `Permission denied reading ${file} (${what}). Docker's store is readable by root only: run as root (e.g. with sudo), or open the image through the engine with docker-daemon: instead.`,
-      { path: file },
-      { cause: e },
-    );
-  }
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new ExplorerError('STORE_INVALID', `${file} (${what}) does not exist: the Docker store is incomplete or the image was removed meanwhile. Check the data root, or open the image with docker-daemon: instead.`, { path: file }, { cause: e });
-  }
-  if ((e as { name?: string })?.name === 'AbortError') return new ExplorerError('CANCELLED', 'Reading the layer was cancelled.', undefined, { cause: e });
-  const msg = e instanceof Error ? e.message : String(e);
-  return new ExplorerError('STORE_INVALID', `Cannot read ${file} (${what}): ${msg}.`, { path: file }, { cause: e });
 }
 
 function segment(b64: Buffer | string): TarSplitRecord {
