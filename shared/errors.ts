@@ -39,6 +39,8 @@ export type ErrorCode =
   | 'NETWORK_ERROR'
   | 'UI_NOT_BUILT'
   | 'PORT_IN_USE'
+  /** The shared cache's lock is held by another process for too long (shared/store/lock.ts). */
+  | 'CACHE_BUSY'
   | 'INTERNAL';
 
 export class ExplorerError extends Error {

@@ -17,6 +17,7 @@ import { indexLayerStream, isPersistable } from './indexer.js';
 import { MergedTree } from './merge.js';
 import { normalizeEntryPath } from './paths.js';
 import { openLayerRange } from './read.js';
+import type { CacheLease } from '../store/cache.js';
 import { IndexStore } from './store.js';
 import type { LayerIndex } from './tarindex.js';
 import type { LayerProgress } from './types.js';
@@ -54,6 +55,8 @@ export class ImageLayers extends EventEmitter {
   readonly indexes: (LayerIndex | undefined)[];
   private readonly store: IndexStore;
   private readonly merged = new Map<string, MergedTree>();
+  /** This image's layer digests pinned in the cache while it is open (released by close() or when collected). */
+  private lease?: Promise<CacheLease | undefined>;
 
   constructor(
     readonly source: ImageSource,
@@ -114,6 +117,8 @@ export class ImageLayers extends EventEmitter {
       opts.onProgress?.(p);
       this.emit('progress', p);
     };
+    this.lease ??= this.store.pin(this.layers.map((l) => l.descriptor.digest), this);
+    await this.lease;
     const todo: number[] = [];
     for (const info of this.layers) {
       if (this.indexes[info.index]) continue;
@@ -223,6 +228,13 @@ export class ImageLayers extends EventEmitter {
     info.fromCache = fromCache;
     info.state = idx.meta.complete ? 'ready' : 'failed';
     this.merged.clear();
+  }
+
+  /** Lets the cache evict this image's layer entries again. */
+  async close(): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    await (await lease)?.release();
   }
 
   /** Merged tree of layers [from..to] (inclusive; default the whole image). Cached. */

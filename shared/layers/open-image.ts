@@ -25,13 +25,24 @@ export async function openImageLayers(
     source = opened.source;
     if (opened.selector.tag && choice.tag === undefined) choice = { ...choice, tag: opened.selector.tag };
   } else source = sourceOrSpec;
+  let layers: ImageLayers | undefined;
   try {
     const ctx = await buildGraphContext(source, opts.signal ? { signal: opts.signal } : {});
     const image = selectImage(ctx.graph, choice);
-    const layers = await ImageLayers.fromGraph(ctx, image, opts);
+    layers = await ImageLayers.fromGraph(ctx, image, opts);
     await layers.index({ ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-    return { layers, image, source, close: () => source.close() };
+    const opened = layers;
+    return {
+      layers,
+      image,
+      source,
+      close: async () => {
+        await opened.close();
+        await source.close();
+      },
+    };
   } catch (e) {
+    await layers?.close().catch(() => undefined);
     await source.close();
     throw e;
   }

@@ -1,0 +1,437 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import { ExplorerError } from '../errors.js';
+import { ensureDirs, ownedByUs, readNoFollow, realDirs, touchNoFollow, writeAtomic, DIR_MODE } from './fsafe.js';
+import { loadOrCreateKey, seal, SEAL_BYTES, unseal } from './key.js';
+import { withLock, type LockOptions } from './lock.js';
+import { defaultKeyFile, isInside } from './paths.js';
+import { isAlive, parseProcTag, procTag, selfId } from './proc.js';
+import { evictionOrder, scanCache, type CacheEntry, type CacheScan } from './scan.js';
+import { parseSize } from './size.js';
+import { blobRel, dropFromIndexJson } from './store-scan.js';
+
+/*
+ * One cache under one root, bounded, shared by every process of the user, trusting nothing it reads.
+ *
+ *   <root>/                     0700, checked to be ours
+ *     layer-index/v<N>/<alg>/<hex>.idx   layer indexes (with restart points), sealed (key.ts)
+ *     store/                    pulled images: an OCI image layout (written by store/layout.ts)
+ *     meta/lock                 the cache lock (lock.ts)
+ *     meta/leases/<pid>-<start>.<id>.lease   per process: its pins and reserved bytes, sealed
+ *     layer-content/            legacy uncompressed copies: counted and evicted, never written here
+ *
+ * Cap: the smaller of 5 GiB and 10 % of the disk, or Settings.cacheMaxBytes, or OCI_EXPLORER_CACHE_MAX
+ * (what `--cache-max SIZE` sets), strongest last. Every file under the managed folders counts, these
+ * bookkeeping files included. Writers reserve bytes first (under the lock: the least recently used
+ * unpinned entries are evicted until the reservation fits; if it cannot fit, nothing is written), so the
+ * folder never holds more than the cap. Last use = the entry file's mtime, set through an open handle
+ * when it is read (no rewrite, independent of atime and of noatime mounts).
+ *
+ * Pins: while an image is open its layer digests are pinned (`blob:<digest>` protects that digest's
+ * index, legacy copy and store blob; `image:<digest>` a whole store image). Pins live in the process's
+ * lease file, so other processes see them; a lease whose process is gone (pid + start time) is ignored
+ * and deleted.
+ *
+ * API for the store's layout writer (registry pulls), in this order:
+ *   const cache = openCache(ctx.cacheDir, { env: ctx.env });
+ *   const pin = await cache.pin(digests.map((d) => `blob:${d}`)); // blobs not yet in index.json are orphans: pin them
+ *   const res = await cache.reserve(bytesToWrite);                 // undefined: does not fit, read through without storing
+ *   …write each blob to tempName(file) (fsafe.ts), rename once verified…
+ *   await cache.withLock(() => writeIndexJsonAtomically());         // the lock eviction holds while it edits index.json
+ *   await res.release(); await pin.release();
+ * Opening an image from the store: `cache.pin([`image:${digest}`])` while open, `cache.touch(`image:${digest}`)`.
+ * Never call reserve/pin/prune from inside withLock (the lock is not re-entrant).
+ */
+
+type Env = Record<string, string | undefined>;
+
+export const DEFAULT_MAX_BYTES = 5 * 2 ** 30;
+/** Room kept for bookkeeping files that change between two scans (leases, the lock). */
+export const SLACK_BYTES = 64 * 1024;
+/** How long a save waits for another process's lock before giving up (the entry is then not stored). */
+const SAVE_WAIT_MS = 60_000;
+const PIN_RE = /^(blob|image):[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,256}$/;
+
+export interface CacheOptions {
+  /** For OCI_EXPLORER_CACHE_MAX and the key's config folder. Default process.env. */
+  env?: Env;
+  /** The app's Settings.cacheMaxBytes (0 = automatic). */
+  settingMaxBytes?: number;
+  /** Where the key lives (default `<config dir>/cache.key`). */
+  keyFile?: string;
+}
+
+export interface CacheLimit {
+  bytes: number;
+  source: 'env' | 'setting' | 'default';
+  /** OCI_EXPLORER_CACHE_MAX that is not a size (ignored). */
+  problem?: string;
+}
+
+export interface Reservation {
+  readonly bytes: number;
+  release(): Promise<void>;
+}
+
+export interface CacheLease {
+  readonly keys: readonly string[];
+  release(): Promise<void>;
+}
+
+export interface CacheReport {
+  dir: string;
+  usedBytes: number;
+  reservedBytes: number;
+  limit: CacheLimit;
+  entries: CacheEntry[];
+  /** Names at the top of the folder the cache does not manage (never touched). */
+  foreign: string[];
+  /** Why the cache is off (nothing is read from it or written to it), if it is. */
+  disabled?: string;
+}
+
+export interface PruneResult {
+  removed: CacheEntry[];
+  removedBytes: number;
+  usedBytes: number;
+  maxBytes: number;
+  /** Pinned entries (open images) that were kept. */
+  keptPinned: number;
+}
+
+type Ready = { ok: true; key: Buffer } | { ok: false; reason: string };
+
+const liveLeases = new Set<string>();
+let exitHook = false;
+function trackLease(file: string): void {
+  liveLeases.add(file);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const f of liveLeases) {
+        try {
+          unlinkSync(f);
+        } catch {
+          // already gone
+        }
+      }
+    });
+  }
+}
+
+const finalizer = new FinalizationRegistry<{ cache: Cache; keys: string[] }>((h) => void h.cache.unpin(h.keys).catch(() => undefined));
+
+export class Cache {
+  private env: Env = process.env;
+  private settingMax = 0;
+  private keyFile?: string;
+  private readyP?: Promise<Ready>;
+  private readonly pins = new Map<string, number>();
+  private reserved = 0;
+  private readonly inst = randomBytes(4).toString('hex');
+  private leaseQueue: Promise<void> = Promise.resolve();
+
+  constructor(readonly root: string) {}
+
+  configure(o: CacheOptions): void {
+    if (o.env) this.env = o.env;
+    if (o.settingMaxBytes !== undefined) this.settingMax = o.settingMaxBytes;
+    if (o.keyFile !== undefined && o.keyFile !== this.keyFile) {
+      this.keyFile = o.keyFile;
+      this.readyP = undefined;
+    }
+  }
+
+  /** The key, once the root is a private folder of ours; else why the cache is off. */
+  ready(): Promise<Ready> {
+    return (this.readyP ??= this.init());
+  }
+
+  private async init(): Promise<Ready> {
+    try {
+      await fsp.mkdir(this.root, { recursive: true, mode: DIR_MODE });
+      const st = await fsp.stat(this.root);
+      if (!st.isDirectory()) return { ok: false, reason: `${this.root} is not a folder` };
+      if (!ownedByUs(st)) return { ok: false, reason: `${this.root} belongs to another user` };
+      if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) await fsp.chmod(this.root, DIR_MODE);
+      const keyFile = path.resolve(this.keyFile ?? defaultKeyFile(this.env));
+      const real = await fsp.realpath(this.root);
+      if (isInside(real, keyFile) || isInside(this.root, keyFile)) return { ok: false, reason: `its key ${keyFile} would sit inside the cache folder` };
+      return { ok: true, key: await loadOrCreateKey(keyFile) };
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message };
+    }
+  }
+
+  async limit(): Promise<CacheLimit> {
+    const text = this.env.OCI_EXPLORER_CACHE_MAX;
+    let problem: string | undefined;
+    if (text !== undefined && text !== '') {
+      const n = parseSize(text);
+      if (n !== undefined) return { bytes: n, source: 'env' };
+      problem = `OCI_EXPLORER_CACHE_MAX="${text}" is not a size (e.g. 2G, 500MiB); it is ignored.`;
+    }
+    const withProblem = (l: CacheLimit): CacheLimit => (problem ? { ...l, problem } : l);
+    if (this.settingMax > 0) return withProblem({ bytes: this.settingMax, source: 'setting' });
+    let bytes = DEFAULT_MAX_BYTES;
+    try {
+      const s = await fsp.statfs(this.root);
+      bytes = Math.min(bytes, Math.floor((s.blocks * s.bsize) / 10));
+    } catch {
+      // no statfs here: the fixed default
+    }
+    return withProblem({ bytes, source: 'default' });
+  }
+
+  /** Runs `fn` under the lock every process of this cache shares (for store/index.json edits). */
+  async withLock<T>(fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+    const r = await this.ready();
+    if (!r.ok) throw new ExplorerError('FORBIDDEN', `The cache is off: ${r.reason}.`);
+    await ensureDirs(this.root, 'meta');
+    return withLock(path.join(this.root, 'meta', 'lock'), r.key, fn, opts);
+  }
+
+  /** The payload of a sealed file at `rel` (posix, below the root), or undefined; marks it used. */
+  async readSealed(rel: string, maxBytes: number): Promise<Buffer | undefined> {
+    const r = await this.ready();
+    if (!r.ok || !(await realDirs(this.root, path.posix.dirname(rel)))) return undefined;
+    const got = await readNoFollow(path.join(this.root, rel), maxBytes + SEAL_BYTES);
+    if (!got) return undefined;
+    try {
+      const payload = unseal(r.key, rel, got.bytes);
+      if (payload) await got.fh.utimes(new Date(), new Date()).catch(() => undefined);
+      return payload;
+    } finally {
+      await got.fh.close();
+    }
+  }
+
+  /** Writes a sealed file at `rel` if it fits under the cap (evicting what must go); false when not stored. */
+  async writeSealed(rel: string, payload: Uint8Array, opts: LockOptions = {}): Promise<boolean> {
+    const r = await this.ready();
+    if (!r.ok) return false;
+    const res = await this.reserve(payload.length + SEAL_BYTES, { maxWaitMs: SAVE_WAIT_MS, ...opts }).catch((e: unknown) => {
+      if ((e as ExplorerError).code === 'CANCELLED') throw e;
+      return undefined;
+    });
+    if (!res) return false;
+    try {
+      await ensureDirs(this.root, path.posix.dirname(rel));
+      await writeAtomic(path.join(this.root, rel), seal(r.key, rel, payload));
+      return true;
+    } finally {
+      await res.release();
+    }
+  }
+
+  /** Makes room for `bytes` and holds it until released; undefined when it cannot fit (or the cache is off). */
+  async reserve(bytes: number, opts: LockOptions = {}): Promise<Reservation | undefined> {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new ExplorerError('INVALID_ARGUMENT', `Cannot reserve ${bytes} bytes in the cache.`);
+    const r = await this.ready();
+    if (!r.ok) return undefined;
+    const cap = (await this.limit()).bytes;
+    if (bytes + SLACK_BYTES > cap) return undefined;
+    return this.withLock(async () => {
+      if (!(await this.makeRoom(bytes, cap)).fits) return undefined;
+      this.reserved += bytes;
+      try {
+        await this.writeLease();
+      } catch (e) {
+        this.reserved -= bytes;
+        throw e;
+      }
+      let done = false;
+      return {
+        bytes,
+        release: async () => {
+          if (done) return;
+          done = true;
+          this.reserved -= bytes;
+          await this.writeLease();
+        },
+      };
+    }, opts);
+  }
+
+  /** Protects `keys` (blob:<digest>, image:<digest>) from eviction by any process until released (or `owner` is collected). */
+  async pin(keys: readonly string[], opts: { owner?: object } & LockOptions = {}): Promise<CacheLease> {
+    for (const k of keys) if (!PIN_RE.test(k)) throw new ExplorerError('INVALID_ARGUMENT', `"${k}" is not a cache key (blob:<digest> or image:<digest>).`);
+    const held = [...keys];
+    let done = false;
+    const lease: CacheLease = {
+      keys: held,
+      release: async () => {
+        if (done) return;
+        done = true;
+        finalizer.unregister(lease);
+        await this.unpin(held);
+      },
+    };
+    const add = async () => {
+      for (const k of held) this.pins.set(k, (this.pins.get(k) ?? 0) + 1);
+      await this.writeLease();
+    };
+    const r = await this.ready();
+    if (!r.ok) return lease;
+    // Under the lock, so an eviction that has already read the leases finishes before the pin shows.
+    await this.withLock(add, { maxWaitMs: SAVE_WAIT_MS, ...opts }).catch(async (e: unknown) => {
+      if ((e as ExplorerError).code !== 'CACHE_BUSY') throw e;
+      await add();
+    });
+    if (opts.owner) finalizer.register(opts.owner, { cache: this, keys: held }, lease);
+    return lease;
+  }
+
+  /** @internal for leases: drops one pin of each key. */
+  async unpin(keys: readonly string[]): Promise<void> {
+    for (const k of keys) {
+      const n = (this.pins.get(k) ?? 0) - 1;
+      if (n > 0) this.pins.set(k, n);
+      else this.pins.delete(k);
+    }
+    await this.writeLease();
+  }
+
+  /** Marks a store image or blob (image:<digest>, blob:<digest>) as used now. Layer indexes are marked when read. */
+  async touch(key: string): Promise<void> {
+    const m = /^(?:blob|image):(.+)$/.exec(key);
+    const rel = m ? blobRel(m[1]!) : undefined;
+    if (!rel || !(await this.ready()).ok || !(await realDirs(this.root, path.posix.dirname(rel)))) return;
+    await touchNoFollow(path.join(this.root, rel));
+  }
+
+  /** What the cache holds (no lock: a snapshot). */
+  async report(): Promise<CacheReport> {
+    const r = await this.ready();
+    const limit = await this.limit();
+    if (!r.ok) return { dir: this.root, usedBytes: 0, reservedBytes: 0, limit, entries: [], foreign: [], disabled: r.reason };
+    const s = await this.scan(false);
+    return { dir: this.root, usedBytes: s.usedBytes - s.reservedBytes, reservedBytes: s.reservedBytes, limit, entries: s.entries.map(({ reach: _r, ...e }) => e), foreign: s.foreign };
+  }
+
+  /** Evicts least recently used entries until the cache holds at most `maxBytes` (default: the cap), and removes stale files. */
+  async prune(maxBytes?: number, opts: LockOptions = {}): Promise<PruneResult> {
+    const max = maxBytes ?? (await this.limit()).bytes;
+    return this.withLock(() => this.makeRoom(0, max + SLACK_BYTES), opts).then((x) => ({ ...x.result, maxBytes: max }));
+  }
+
+  /** Removes every entry that no open image pins. */
+  async clear(opts: LockOptions = {}): Promise<PruneResult> {
+    return this.withLock(() => this.makeRoom(0, 0, true), opts).then((x) => ({ ...x.result, maxBytes: 0 }));
+  }
+
+  private leaseRel(): string {
+    return `meta/leases/${procTag()}.${this.inst}.lease`;
+  }
+
+  private writeLease(): Promise<void> {
+    const run = this.leaseQueue.then(() => this.flushLease());
+    this.leaseQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushLease(): Promise<void> {
+    const r = await this.ready();
+    if (!r.ok) return;
+    const rel = this.leaseRel();
+    const abs = path.join(this.root, rel);
+    const pins = [...this.pins.keys()];
+    if (!pins.length && this.reserved <= 0) {
+      liveLeases.delete(abs);
+      await fsp.unlink(abs).catch(() => undefined);
+      return;
+    }
+    await ensureDirs(this.root, 'meta/leases');
+    trackLease(abs);
+    await writeAtomic(abs, seal(r.key, rel, Buffer.from(JSON.stringify({ ...selfId(), pins, reserved: this.reserved }))));
+  }
+
+  /** Pins and reservations of other live leases (this process's other Cache objects included); `clean` deletes dead or forged ones. */
+  private async otherLeases(key: Buffer, clean: boolean): Promise<{ pins: Set<string>; reserved: number }> {
+    const out = { pins: new Set<string>(), reserved: 0 };
+    if (!(await realDirs(this.root, 'meta/leases'))) return out;
+    const own = path.posix.basename(this.leaseRel());
+    for (const name of await fsp.readdir(path.join(this.root, 'meta', 'leases')).catch(() => [] as string[])) {
+      const m = /^(\d{1,10}-\d{1,20})\.[0-9a-f]{8}\.lease$/.exec(name);
+      if (name === own || (!m && name.endsWith('.tmp'))) continue;
+      const abs = path.join(this.root, 'meta', 'leases', name);
+      const got = m ? await readNoFollow(abs, 16 * 1024 * 1024) : undefined;
+      await got?.fh.close();
+      const payload = got && unseal(key, `meta/leases/${name}`, got.bytes);
+      let lease: { pid?: unknown; start?: unknown; pins?: unknown; reserved?: unknown } | undefined;
+      try {
+        lease = payload ? (JSON.parse(payload.toString('utf8')) as typeof lease) : undefined;
+      } catch {
+        lease = undefined;
+      }
+      const owner = m ? parseProcTag(m[1]!) : undefined;
+      const valid = lease && owner && lease.pid === owner.pid && (lease.start || '') === owner.start && Array.isArray(lease.pins) && typeof lease.reserved === 'number';
+      if (valid && isAlive(owner)) {
+        for (const k of lease!.pins as unknown[]) if (typeof k === 'string') out.pins.add(k);
+        out.reserved += Math.max(0, lease!.reserved as number);
+      } else if (clean) await fsp.rm(abs, { force: true, recursive: true });
+    }
+    return out;
+  }
+
+  private async scan(clean: boolean): Promise<CacheScan> {
+    const r = await this.ready();
+    // Leases before files: a writer renames its file into place before it drops its reservation, so
+    // a scan sees the bytes at least once.
+    const others = r.ok ? await this.otherLeases(r.key, clean) : { pins: new Set<string>(), reserved: 0 };
+    const pins = new Set([...others.pins, ...this.pins.keys()]);
+    return scanCache(this.root, { pins, reserved: others.reserved + this.reserved });
+  }
+
+  /** Under the lock: removes stale files, then LRU entries (all of them with `all`) until `need` fits under `cap`. */
+  private async makeRoom(need: number, cap: number, all = false): Promise<{ fits: boolean; result: Omit<PruneResult, 'maxBytes'> }> {
+    const s = await this.scan(true);
+    let used = s.usedBytes;
+    const removed: CacheEntry[] = [];
+    const kept = new Map(s.images.map((i) => [i.digest, i]));
+    const fits = () => used + need + SLACK_BYTES <= cap;
+    for (const e of evictionOrder(s.entries)) {
+      if (e.kind !== 'stale' && fits() && !all) break;
+      const freed = await this.evict(e, s, kept);
+      used -= freed;
+      const { reach: _r, ...shown } = e;
+      removed.push({ ...shown, bytes: freed });
+    }
+    const keptPinned = s.entries.filter((e) => e.pinned).length;
+    return { fits: fits(), result: { removed, removedBytes: removed.reduce((a, e) => a + e.bytes, 0), usedBytes: used - s.reservedBytes, keptPinned } };
+  }
+
+  private async evict(e: CacheEntry, s: CacheScan, kept: Map<string, { reach: Set<string> }>): Promise<number> {
+    if (e.kind !== 'image') {
+      for (const f of e.files) await fsp.rm(path.join(this.root, f), { force: true, recursive: true });
+      return e.bytes;
+    }
+    const digest = e.key.slice('image:'.length);
+    kept.delete(digest);
+    // index.json first: a crash after it leaves unreferenced blobs (removed later), never a dangling entry.
+    await dropFromIndexJson(this.root, digest);
+    const stillReached = new Set<string>();
+    for (const img of kept.values()) for (const d of img.reach) stillReached.add(d);
+    let freed = 0;
+    for (const d of e.reach ?? []) {
+      const b = s.blobs.get(d);
+      if (!b || stillReached.has(d) || s.pins.has(`blob:${d}`)) continue;
+      await fsp.rm(path.join(this.root, b.rel), { force: true });
+      s.blobs.delete(d);
+      freed += b.bytes;
+    }
+    return freed;
+  }
+}
+
+const caches = new Map<string, Cache>();
+
+/** The process's Cache for `root` (one object per folder), configured with `opts`. */
+export function openCache(root: string, opts: CacheOptions = {}): Cache {
+  const abs = path.resolve(root);
+  let c = caches.get(abs);
+  if (!c) caches.set(abs, (c = new Cache(abs)));
+  c.configure(opts);
+  return c;
+}
