@@ -2,6 +2,8 @@ import path from 'node:path';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import { openCache, type Cache, type CacheLease } from '../store/cache.js';
 import { defaultCacheDir } from '../store/paths.js';
+// Bigger index files are not read: a planted 1 PB file is skipped, not slurped.
+import { MAX_INDEX_BYTES } from '../store/scan.js';
 import { crc32 } from './crc32.js';
 import { COLUMN_CTORS, COLUMN_NAMES, LayerIndex, type IndexColumns, type LayerIndexMeta } from './tarindex.js';
 
@@ -99,8 +101,6 @@ export function deserializeIndex(buf: Buffer, digest: Digest): LayerIndex | unde
   }
 }
 
-/** Bigger index files are not read (a planted 1 PB file is skipped, not slurped). */
-export const MAX_INDEX_FILE_BYTES = 1024 * 1024 * 1024;
 
 /**
  * Layer indexes in the cache (shared/store/cache.ts): sealed with the per-user key, so a planted,
@@ -119,7 +119,7 @@ export class IndexStore {
   }
 
   async load(digest: Digest): Promise<LayerIndex | undefined> {
-    const buf = await this.cache.readSealed(this.rel(digest), MAX_INDEX_FILE_BYTES).catch(() => undefined);
+    const buf = await this.cache.readSealed(this.rel(digest), MAX_INDEX_BYTES).catch(() => undefined);
     return buf && deserializeIndex(buf, digest);
   }
 

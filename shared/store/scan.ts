@@ -15,6 +15,8 @@ export const MANAGED = ['layer-index', 'layer-content', 'store', 'meta'] as cons
 /** Files of unknown writers younger than this are taken for work in progress, not garbage. */
 export const GRACE_MS = 60 * 60 * 1000;
 const MAX_FILES = 2_000_000;
+/** No layer index is bigger (the reader refuses bigger files): a bigger file at an index name is garbage. */
+export const MAX_INDEX_BYTES = 2 ** 30;
 
 export type EntryKind = 'layer-index' | 'image' | 'layer-content' | 'stale';
 
@@ -115,6 +117,7 @@ export async function scanCache(root: string, o: { pins: ReadonlySet<string>; re
       const p = parseProcTag(owner);
       if (!p || !isAlive(p)) stale(f);
     } else if (name.endsWith('.tmp')) youngOrStale(f);
+    else if (INDEX_RE.test(f.rel) && f.bytes > MAX_INDEX_BYTES + 64) stale(f);
     else if (INDEX_RE.test(f.rel) || CONTENT_RE.test(f.rel)) {
       const m = (INDEX_RE.exec(f.rel) ?? CONTENT_RE.exec(f.rel))!;
       const digest = `${m[1]}:${m[2]}`;
