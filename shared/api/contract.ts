@@ -456,6 +456,8 @@ export interface Settings {
   /** os/arch[/variant] to select by default in multi-platform images; '' = the host's. */
   defaultPlatform: string;
   treeSort: TreeSort;
+  /** Storage (issue 10): the most the cache may hold, in bytes; 0 = automatic (the smaller of 5 GiB and 10 % of the disk). OCI_EXPLORER_CACHE_MAX overrides it. */
+  cacheMaxBytes: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -465,7 +467,37 @@ export const DEFAULT_SETTINGS: Settings = {
   textPreviewBytes: 1024 * 1024,
   defaultPlatform: '',
   treeSort: { by: 'name', order: 'asc' },
+  cacheMaxBytes: 0,
 };
+
+// --- Storage (issue 10 item 4): the cache in Settings. Added by the cache helper in the old style. ---
+
+/** What the cache holds (cacheUsage): for the Storage section of Settings. */
+export interface CacheUsage {
+  /** The cache folder (on the machine running the core). */
+  dir: string;
+  /** Bytes the cache holds now (entries and bookkeeping). */
+  usedBytes: number;
+  /** The cap in force and where it comes from ('env': OCI_EXPLORER_CACHE_MAX; 'setting': cacheMaxBytes). */
+  maxBytes: number;
+  maxSource: 'env' | 'setting' | 'default';
+  entries: number;
+  /** Bytes per kind of entry: layer indexes (with restart points) and pulled images. */
+  layerIndexBytes: number;
+  imageBytes: number;
+  /** Bytes of entries in use by an open image (any process); Clear keeps them. */
+  pinnedBytes: number;
+  /** Set when the cache is off (e.g. its folder belongs to another user): a sentence for the user. */
+  disabled?: string;
+}
+
+export interface CacheClearResult {
+  removedEntries: number;
+  removedBytes: number;
+  /** What the cache still holds: entries of open images and bookkeeping. */
+  usedBytes: number;
+}
+// --- end Storage ---
 
 export interface Capabilities {
   /** Which transport the UI talks through. */
@@ -559,6 +591,10 @@ export interface ApiMethods {
   clearRecent: { args: NoArgs; result: { cleared: number } };
   getSettings: { args: NoArgs; result: Settings };
   setSettings: { args: { patch: Partial<Settings> }; result: Settings };
+  /** Storage: what the cache holds and its cap. */
+  cacheUsage: { args: NoArgs; result: CacheUsage };
+  /** Storage: removes every cache entry no open image uses. */
+  clearCache: { args: NoArgs; result: CacheClearResult };
 
   /** Desktop only (capabilities.nativeDialogs): a native open dialog. null when cancelled. */
   chooseSource: { args: { kind: 'folder' | 'archive' }; result: { path: string | null } };
@@ -599,6 +635,8 @@ export const METHODS = [
   'clearRecent',
   'getSettings',
   'setSettings',
+  'cacheUsage',
+  'clearCache',
   'chooseSource',
   'chooseTarget',
   'openExternal',

@@ -65,8 +65,9 @@ const SETTINGS_PATCH = obj(
     textPreviewBytes: int(0, 64 * 1024 * 1024),
     defaultPlatform: str(64, { pattern: /^$|^[a-z0-9._-]+\/[a-z0-9._-]+(\/[a-z0-9._-]+)?$/ }),
     treeSort: SORT,
+    cacheMaxBytes: int(0),
   },
-  ['theme', 'recentLimit', 'hexBytesPerRow', 'textPreviewBytes', 'defaultPlatform', 'treeSort'],
+  ['theme', 'recentLimit', 'hexBytesPerRow', 'textPreviewBytes', 'defaultPlatform', 'treeSort', 'cacheMaxBytes'],
 );
 
 export const ARG_SCHEMAS: { readonly [M in MethodName]: Schema } = {
@@ -98,6 +99,8 @@ export const ARG_SCHEMAS: { readonly [M in MethodName]: Schema } = {
   clearRecent: NONE,
   getSettings: NONE,
   setSettings: obj({ patch: SETTINGS_PATCH }),
+  cacheUsage: NONE,
+  clearCache: NONE,
   chooseSource: obj({ kind: oneOf('folder', 'archive') }),
   chooseTarget: obj({ kind: oneOf('folder', 'file'), defaultName: str(255) }, ['defaultName']),
   openExternal: obj({ url: str(2048, { min: 1 }) }),

@@ -19,4 +19,5 @@ export const COMMANDS: CliCommand[] = [
   { name: 'efficiency', summary: "dive's efficiency score, wasted and reclaimable bytes (--ci-config FILE)", run: async (a, io) => (await import('./commands/efficiency.js')).runEfficiency(a, io) },
   { name: 'cat', summary: 'print a file of the image (merged view or --layer N)', run: async (a, io) => (await import('./commands/cat.js')).runCat(a, io) },
   { name: 'extract', summary: 'write the merged root filesystem (or --path P) into a new folder (--to DIR)', run: async (a, io) => (await import('./commands/extract.js')).runExtract(a, io) },
+  { name: 'cache', summary: 'what the cache holds and its cap (ls), prune [--max SIZE], clear', run: async (a, io) => (await import('./commands/cache.js')).runCache(a, io) },
 ];

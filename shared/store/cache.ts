@@ -127,6 +127,7 @@ export class Cache {
   private settingMax = 0;
   private keyFile?: string;
   private readyP?: Promise<Ready>;
+  private readyFor?: string;
   private readonly pins = new Map<string, number>();
   private reserved = 0;
   private readonly inst = randomBytes(4).toString('hex');
@@ -137,14 +138,18 @@ export class Cache {
   configure(o: CacheOptions): void {
     if (o.env) this.env = o.env;
     if (o.settingMaxBytes !== undefined) this.settingMax = o.settingMaxBytes;
-    if (o.keyFile !== undefined && o.keyFile !== this.keyFile) {
-      this.keyFile = o.keyFile;
-      this.readyP = undefined;
-    }
+    if (o.keyFile !== undefined) this.keyFile = o.keyFile;
+  }
+
+  private keyPath(): string {
+    return path.resolve(this.keyFile ?? defaultKeyFile(this.env));
   }
 
   /** The key, once the root is a private folder of ours; else why the cache is off. */
   ready(): Promise<Ready> {
+    // A new key location (another env or keyFile) means another key: start over.
+    if (this.readyFor !== this.keyPath()) this.readyP = undefined;
+    this.readyFor = this.keyPath();
     return (this.readyP ??= this.init());
   }
 
@@ -155,7 +160,7 @@ export class Cache {
       if (!st.isDirectory()) return { ok: false, reason: `${this.root} is not a folder` };
       if (!ownedByUs(st)) return { ok: false, reason: `${this.root} belongs to another user` };
       if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) await fsp.chmod(this.root, DIR_MODE);
-      const keyFile = path.resolve(this.keyFile ?? defaultKeyFile(this.env));
+      const keyFile = this.keyPath();
       const real = await fsp.realpath(this.root);
       if (isInside(real, keyFile) || isInside(this.root, keyFile)) return { ok: false, reason: `its key ${keyFile} would sit inside the cache folder` };
       return { ok: true, key: await loadOrCreateKey(keyFile) };

@@ -93,7 +93,9 @@ async function walk(root: string): Promise<{ files: FileFact[]; foreign: string[
 
 const INDEX_RE = /^layer-index\/v\d{1,4}\/([a-z0-9]+)\/([a-f0-9]{32,256})\.idx$/;
 const CONTENT_RE = /^layer-content\/([a-z0-9]+)\/([a-f0-9]{32,256})\.tar$/;
-const META_RE = /^meta\/(lock|lock\.break|leases\/[A-Za-z0-9.-]+\.lease)$/;
+// The lock files exist only while held (a hundred bytes, within the cap's slack): not counted.
+const LOCK_RE = /^meta\/lock(\.break)?$/;
+const META_RE = /^meta\/leases\/[A-Za-z0-9.-]+\.lease$/;
 
 export async function scanCache(root: string, o: { pins: ReadonlySet<string>; reserved: number; now?: number }): Promise<CacheScan> {
   const now = o.now ?? Date.now();
@@ -111,6 +113,7 @@ export async function scanCache(root: string, o: { pins: ReadonlySet<string>; re
   for (const f of files) {
     const name = f.rel.slice(f.rel.lastIndexOf('/') + 1);
     const owner = tempOwner(name);
+    if (LOCK_RE.test(f.rel) && f.regular) continue;
     if (!f.regular) stale(f);
     else if (owner !== undefined) {
       // Ours (tempName): a live writer's is covered by its reservation; a dead one's is garbage.

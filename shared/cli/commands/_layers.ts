@@ -1,6 +1,7 @@
 import { ExplorerError } from '../../errors.js';
 import { openImageLayers, type OpenedImageLayers } from '../../layers/open-image.js';
 import { defaultCacheDir } from '../../layers/store.js';
+import { openCache } from '../../store/cache.js';
 import { imageChoice, openSourceArg, type ParsedArgs } from '../args.js';
 import type { CliIO } from '../io.js';
 
@@ -11,7 +12,9 @@ import type { CliIO } from '../io.js';
 
 export async function openLayersForCli(args: ParsedArgs, io: CliIO): Promise<OpenedImageLayers> {
   const opened = await openSourceArg(args.positionals[0]!, io);
-  const r = await openImageLayers(opened.source, imageChoice(args, opened), { cacheDir: defaultCacheDir(io.env) });
+  const cacheDir = defaultCacheDir(io.env);
+  openCache(cacheDir, { env: io.env }); // its cap from OCI_EXPLORER_CACHE_MAX (--cache-max)
+  const r = await openImageLayers(opened.source, imageChoice(args, opened), { cacheDir });
   for (const l of r.layers.layers) {
     for (const p of l.problems) io.stderr(`layer ${l.index} (${l.descriptor.digest.slice(7, 19)}): ${p.code}: ${p.message}\n`);
   }
