@@ -482,7 +482,7 @@ export interface CacheUsage {
   maxBytes: number;
   maxSource: 'env' | 'setting' | 'default';
   entries: number;
-  /** Bytes per kind of entry: layer indexes (with restart points) and pulled images. */
+  /** Bytes per kind of entry: layer indexes (with restart points), and pulled images with loose registry blobs. */
   layerIndexBytes: number;
   imageBytes: number;
   /** Bytes of entries in use by an open image (any process); Clear keeps them. */

@@ -427,7 +427,7 @@ function cacheUsage(r: CacheReport): MethodResult<'cacheUsage'> {
     maxSource: r.limit.source,
     entries: r.entries.length,
     layerIndexBytes: sum((e) => e.kind === 'layer-index'),
-    imageBytes: sum((e) => e.kind === 'image'),
+    imageBytes: sum((e) => e.kind === 'image' || e.kind === 'blob'),
     pinnedBytes: sum((e) => e.pinned),
   };
   if (r.disabled) out.disabled = r.disabled;

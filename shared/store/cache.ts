@@ -413,9 +413,9 @@ export class Cache {
       return e.bytes;
     }
     const digest = e.key.slice('image:'.length);
-    kept.delete(digest);
     // index.json first: a crash after it leaves unreferenced blobs (removed later), never a dangling entry.
-    await dropFromIndexJson(this.root, digest);
+    if (!(await dropFromIndexJson(this.root, digest))) return 0;
+    kept.delete(digest);
     const stillReached = new Set<string>();
     for (const img of kept.values()) for (const d of img.reach) stillReached.add(d);
     let freed = 0;

@@ -44,7 +44,7 @@ export function parseProcTag(tag: string): ProcId | undefined {
 /** True while the process that wrote `p` runs (same pid and, where known, same start time). */
 export function isAlive(p: ProcId): boolean {
   if (!Number.isSafeInteger(p.pid) || p.pid <= 0) return false;
-  if (p.pid === process.pid) return p.start === selfId().start;
+  if (p.pid === process.pid) return !p.start || p.start === selfId().start;
   try {
     process.kill(p.pid, 0);
   } catch (e) {

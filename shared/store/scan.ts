@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { tempOwner } from './fsafe.js';
 import { isAlive, parseProcTag } from './proc.js';
-import { storeBlobs, storeImages, type BlobFile, type StoreImage } from './store-scan.js';
+import { lockHolderAlive, storeBlobs, storeImages, type BlobFile, type StoreImage } from './store-scan.js';
 
 // One pass over the cache root: every file under the folders the cache manages, sorted into entries
 // (what eviction removes, least recently used first), fixed bytes (bookkeeping, blobs shared by kept
@@ -18,10 +18,10 @@ const MAX_FILES = 2_000_000;
 /** No layer index is bigger (the reader refuses bigger files): a bigger file at an index name is garbage. */
 export const MAX_INDEX_BYTES = 2 ** 30;
 
-export type EntryKind = 'layer-index' | 'image' | 'layer-content' | 'stale';
+export type EntryKind = 'layer-index' | 'image' | 'blob' | 'layer-content' | 'stale';
 
 export interface CacheEntry {
-  /** index:<digest>, image:<digest>, content:<digest>, stale:<path>. */
+  /** index:<digest>, image:<digest>, blob:<digest> (a store blob no image lists), content:<digest>, stale:<path>. */
   key: string;
   kind: EntryKind;
   /** What evicting it frees (an image: its blobs no other kept image reaches). */
@@ -96,6 +96,10 @@ const CONTENT_RE = /^layer-content\/([a-z0-9]+)\/([a-f0-9]{32,256})\.tar$/;
 // The lock files exist only while held (a hundred bytes, within the cap's slack): not counted.
 const LOCK_RE = /^meta\/lock(\.break)?$/;
 const META_RE = /^meta\/leases\/[A-Za-z0-9.-]+\.lease$/;
+// Temp files of writers that do not use tempName (the store's layout writer, the legacy content copy):
+// `<name>.<pid>.<random>.tmp`, in progress while that pid runs.
+const OTHER_TEMP_RE = /\.(\d{1,10})\.[a-z0-9]{1,16}\.tmp$/;
+
 
 export async function scanCache(root: string, o: { pins: ReadonlySet<string>; reserved: number; now?: number }): Promise<CacheScan> {
   const now = o.now ?? Date.now();
@@ -113,13 +117,22 @@ export async function scanCache(root: string, o: { pins: ReadonlySet<string>; re
   for (const f of files) {
     const name = f.rel.slice(f.rel.lastIndexOf('/') + 1);
     const owner = tempOwner(name);
+    const otherWriter = OTHER_TEMP_RE.exec(name);
     if (LOCK_RE.test(f.rel) && f.regular) continue;
     if (!f.regular) stale(f);
     else if (owner !== undefined) {
       // Ours (tempName): a live writer's is covered by its reservation; a dead one's is garbage.
       const p = parseProcTag(owner);
       if (!p || !isAlive(p)) stale(f);
+    } else if (otherWriter) {
+      if (isAlive({ pid: Number(otherWriter[1]), start: '' })) fixed(f);
+      else stale(f);
     } else if (name.endsWith('.tmp')) youngOrStale(f);
+    else if (f.rel.startsWith('store/') && name.endsWith('.lock')) {
+      const held = await lockHolderAlive(path.join(root, f.rel));
+      if (held === true || (held === undefined && young(f))) fixed(f);
+      else stale(f);
+    }
     else if (INDEX_RE.test(f.rel) && f.bytes > MAX_INDEX_BYTES + 64) stale(f);
     else if (INDEX_RE.test(f.rel) || CONTENT_RE.test(f.rel)) {
       const m = (INDEX_RE.exec(f.rel) ?? CONTENT_RE.exec(f.rel))!;
@@ -139,7 +152,10 @@ export async function scanCache(root: string, o: { pins: ReadonlySet<string>; re
   for (const [d, b] of blobs) {
     const n = reachCount.get(d) ?? 0;
     if (n > 1 || o.pins.has(`blob:${d}`)) fixed(b);
-    else if (n === 0) youngOrStale({ ...b, regular: true });
+    // A loose blob (a layer read from a registry without a pull, or one a pull has not listed yet):
+    // its own entry once it is clearly not a pull in progress.
+    else if (n === 0 && young({ ...b, regular: true })) fixed(b);
+    else if (n === 0) entries.push({ key: `blob:${d}`, kind: 'blob', bytes: b.bytes, lastUsed: used(b.mtimeMs), pinned: false, files: [b.rel] });
   }
   for (const img of images) {
     const own = [...img.reach].filter((d) => blobs.has(d) && reachCount.get(d) === 1 && !o.pins.has(`blob:${d}`));

@@ -1,5 +1,8 @@
+import { constants, promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { readNoFollow, writeAtomic } from './fsafe.js';
+import { isAlive } from './proc.js';
 
 // The pulled-image store (`<root>/store/`, an OCI image layout written by the registry helper's
 // layout writer) as the cache sees it: which images index.json lists, which blobs each one reaches
@@ -107,13 +110,62 @@ async function readIndexJson(root: string): Promise<Record<string, unknown> | un
   }
 }
 
-/** Rewrites store/index.json without the entries for `digest` (atomically; the caller holds the cache lock). */
-export async function dropFromIndexJson(root: string, digest: string): Promise<void> {
-  const idx = await readIndexJson(root);
-  if (!idx || !Array.isArray(idx.manifests)) return;
-  const kept = idx.manifests.filter((d: unknown) => !(d && typeof d === 'object' && (d as Desc).digest === digest));
-  if (kept.length === idx.manifests.length) return;
-  await writeAtomic(path.join(root, 'store', 'index.json'), [Buffer.from(JSON.stringify({ ...idx, manifests: kept }))]);
+/** A lock of the store's layout writer (`<pid>\n<host>\n…`) is held while that process runs; undefined: no holder written (yet). */
+export async function lockHolderAlive(file: string): Promise<boolean | undefined> {
+  const got = await readNoFollow(file, 4096);
+  if (!got) return false;
+  await got.fh.close();
+  const [pid, host] = got.bytes.toString('utf8').split('\n');
+  if (!pid) return undefined;
+  return host !== os.hostname() || isAlive({ pid: Number(pid), start: '' });
+}
+
+/**
+ * Runs `fn` holding the layout writer's own index.json lock (store/layout.ts takes `store/index.json.lock`,
+ * an O_EXCL file naming `<pid>\n<host>`), taken the way it takes it. False when it stays held by a live
+ * process for a minute (the image is then not evicted this time).
+ */
+async function withIndexJsonLock(root: string, fn: () => Promise<void>): Promise<boolean> {
+  const file = path.join(root, 'store', 'index.json.lock');
+  const t0 = Date.now();
+  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      const fh = await fsp.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+      try {
+        await fh.writeFile(`${process.pid}\n${os.hostname()}\n${Date.now()}\n`);
+      } finally {
+        await fh.close();
+      }
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const held = await lockHolderAlive(file);
+    const st = await fsp.lstat(file).catch(() => undefined);
+    if (held === false || (held === undefined && st && Date.now() - st.mtimeMs > 60_000)) {
+      await fsp.rm(file, { force: true });
+      continue;
+    }
+    if (Date.now() - t0 > 60_000) return false;
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  try {
+    await fn();
+    return true;
+  } finally {
+    await fsp.rm(file, { force: true });
+  }
+}
+
+/** Rewrites store/index.json without the entries for `digest` (atomically; the caller holds the cache lock). False when it could not. */
+export async function dropFromIndexJson(root: string, digest: string): Promise<boolean> {
+  return withIndexJsonLock(root, async () => {
+    const idx = await readIndexJson(root);
+    if (!idx || !Array.isArray(idx.manifests)) return;
+    const kept = idx.manifests.filter((d: unknown) => !(d && typeof d === 'object' && (d as Desc).digest === digest));
+    if (kept.length === idx.manifests.length) return;
+    await writeAtomic(path.join(root, 'store', 'index.json'), [Buffer.from(JSON.stringify({ ...idx, manifests: kept }))]);
+  });
 }
 
 /** Blob files under store/blobs/<alg>/<encoded> (regular files with digest-like names only). */

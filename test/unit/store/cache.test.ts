@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCache, SLACK_BYTES } from '../../../shared/store/cache.js';
@@ -228,5 +229,36 @@ describe('store images', () => {
     const left = listFiles(path.join(k.root, 'store', 'blobs'));
     expect(left).toEqual([path.join('sha256', layerB.slice(7))]);
     await lease.release();
+  });
+
+  it("loose blobs are entries once they are clearly not a pull in progress; the layout writer's temp files and locks are kept while their process runs", async () => {
+    const k = kit(10_000_000);
+    writeStore(k.root, [{ tag: 'a', layers: [layer(1000, 7)] }]);
+    const blobs = path.join(k.root, 'store', 'blobs', 'sha256');
+    const loose = (n: number) => {
+      const b = layer(5000, n);
+      writeFileSync(path.join(blobs, hexOf(b)), b);
+      return path.join(blobs, hexOf(b));
+    };
+    const fresh = loose(20);
+    const stale = loose(21);
+    utimesSync(stale, old(7200), old(7200));
+    mkdirSync(path.join(k.root, 'store', 'ingest'));
+    const dead = await deadPid();
+    const ingest = (name: string) => path.join(k.root, 'store', 'ingest', name);
+    writeFileSync(ingest(`sha256:ab.${process.pid}.k3j4h5.tmp`), 'downloading');
+    writeFileSync(ingest(`sha256:cd.${dead}.k3j4h5.tmp`), 'abandoned');
+    writeFileSync(ingest('sha256-ab.lock'), `${process.pid}\n${os.hostname()}\n0\n`);
+    writeFileSync(ingest('sha256-cd.lock'), `${dead}\n${os.hostname()}\n0\n`);
+    writeFileSync(path.join(k.root, 'store', 'index.json.lock'), `${dead}\n${os.hostname()}\n0\n`);
+    const r = await k.cache.report();
+    expect(r.entries.filter((e) => e.kind === 'blob').map((e) => e.files[0])).toEqual([path.relative(k.root, stale)]);
+    const p = await k.cache.clear();
+    expect(p.removed.map((e) => (e.kind === 'stale' ? e.files[0] : e.kind)).sort()).toEqual(['blob', 'image', 'store/index.json.lock', 'store/ingest/sha256-cd.lock', `store/ingest/sha256:cd.${dead}.k3j4h5.tmp`]);
+    expect([existsSync(fresh), existsSync(stale)]).toEqual([true, false]);
+    expect(listFiles(path.join(k.root, 'store', 'ingest'))).toEqual(['sha256-ab.lock', `sha256:ab.${process.pid}.k3j4h5.tmp`]);
+    // The dead writer's index.json lock was broken to drop image "a", and released afterwards.
+    expect(existsSync(path.join(k.root, 'store', 'index.json.lock'))).toBe(false);
+    expect((JSON.parse(readFileSync(path.join(k.root, 'store', 'index.json'), 'utf8')) as { manifests: unknown[] }).manifests).toEqual([]);
   });
 });
