@@ -51,6 +51,9 @@ export const DEFAULT_MAX_BYTES = 5 * 2 ** 30;
 export const SLACK_BYTES = 64 * 1024;
 /** How long a save waits for another process's lock before giving up (the entry is then not stored). */
 const SAVE_WAIT_MS = 60_000;
+/** At most this much is reserved ahead (never more than a sixteenth of the cap, never by evicting). */
+const POOL_CHUNK = 64 * 1024 * 1024;
+const POOL_IDLE_MS = 10_000;
 const PIN_RE = /^(blob|image):[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,256}$/;
 
 export interface CacheOptions {
@@ -129,7 +132,11 @@ export class Cache {
   private readyP?: Promise<Ready>;
   private readyFor?: string;
   private readonly pins = new Map<string, number>();
+  /** Bytes in our lease's reservation: handed-out reservations plus the pool. */
   private reserved = 0;
+  /** Reserved but not handed out yet: later reservations take from it without a scan. */
+  private pool = 0;
+  private poolTimer?: ReturnType<typeof setTimeout>;
   private readonly inst = randomBytes(4).toString('hex');
   private leaseQueue: Promise<void> = Promise.resolve();
 
@@ -237,26 +244,56 @@ export class Cache {
     if (!r.ok) return undefined;
     const cap = (await this.limit()).bytes;
     if (bytes + SLACK_BYTES > cap) return undefined;
+    if (this.pool >= bytes) return this.handOut(bytes);
     return this.withLock(async () => {
-      if (!(await this.makeRoom(bytes, cap)).fits) return undefined;
-      this.reserved += bytes;
+      if (this.pool >= bytes) return this.handOut(bytes);
+      // Our pool is already counted as reserved: only the rest is new.
+      const need = bytes - this.pool;
+      const room = await this.makeRoom(need, cap);
+      if (!room.fits) return undefined;
+      // Take a little more if it is free anyway (no eviction for it), so the next saves need no scan.
+      const extra = Math.max(0, Math.min(POOL_CHUNK, Math.floor(cap / 16), cap - SLACK_BYTES - room.used - need));
+      this.reserved += need + extra;
+      this.pool += need + extra;
       try {
         await this.writeLease();
       } catch (e) {
-        this.reserved -= bytes;
+        this.reserved -= need + extra;
+        this.pool -= need + extra;
         throw e;
       }
-      let done = false;
-      return {
-        bytes,
-        release: async () => {
-          if (done) return;
-          done = true;
-          this.reserved -= bytes;
-          await this.writeLease();
-        },
-      };
+      return this.handOut(bytes);
     }, opts);
+  }
+
+  /** Hands `bytes` of the pool (reserved in our lease already) to one writer. */
+  private handOut(bytes: number): Reservation {
+    this.pool -= bytes;
+    this.armPoolReturn();
+    let done = false;
+    return {
+      bytes,
+      release: async () => {
+        if (done) return;
+        done = true;
+        this.reserved -= bytes;
+        await this.writeLease();
+      },
+    };
+  }
+
+  /** An unused pool goes back after a quiet while, so other processes get that room again. */
+  private armPoolReturn(): void {
+    clearTimeout(this.poolTimer);
+    this.poolTimer = setTimeout(() => void this.returnPool().catch(() => undefined), POOL_IDLE_MS);
+    this.poolTimer.unref?.();
+  }
+
+  private async returnPool(): Promise<void> {
+    if (!this.pool) return;
+    this.reserved -= this.pool;
+    this.pool = 0;
+    await this.writeLease();
   }
 
   /** Protects `keys` (blob:<digest>, image:<digest>) from eviction by any process until released (or `owner` is collected). */
@@ -318,12 +355,18 @@ export class Cache {
   /** Evicts least recently used entries until the cache holds at most `maxBytes` (default: the cap), and removes stale files. */
   async prune(maxBytes?: number, opts: LockOptions = {}): Promise<PruneResult> {
     const max = maxBytes ?? (await this.limit()).bytes;
-    return this.withLock(() => this.makeRoom(0, max + SLACK_BYTES), opts).then((x) => ({ ...x.result, maxBytes: max }));
+    return this.withLock(async () => {
+      await this.returnPool();
+      return this.makeRoom(0, max + SLACK_BYTES);
+    }, opts).then((x) => ({ ...x.result, maxBytes: max }));
   }
 
   /** Removes every entry that no open image pins. */
   async clear(opts: LockOptions = {}): Promise<PruneResult> {
-    return this.withLock(() => this.makeRoom(0, 0, true), opts).then((x) => ({ ...x.result, maxBytes: 0 }));
+    return this.withLock(async () => {
+      await this.returnPool();
+      return this.makeRoom(0, 0, true);
+    }, opts).then((x) => ({ ...x.result, maxBytes: 0 }));
   }
 
   private leaseRel(): string {
@@ -390,7 +433,7 @@ export class Cache {
   }
 
   /** Under the lock: removes stale files, then LRU entries (all of them with `all`) until `need` fits under `cap`. */
-  private async makeRoom(need: number, cap: number, all = false): Promise<{ fits: boolean; result: Omit<PruneResult, 'maxBytes'> }> {
+  private async makeRoom(need: number, cap: number, all = false): Promise<{ fits: boolean; used: number; result: Omit<PruneResult, 'maxBytes'> }> {
     const s = await this.scan(true);
     let used = s.usedBytes;
     const removed: CacheEntry[] = [];
@@ -404,7 +447,7 @@ export class Cache {
       removed.push({ ...shown, bytes: freed });
     }
     const keptPinned = s.entries.filter((e) => e.pinned).length;
-    return { fits: fits(), result: { removed, removedBytes: removed.reduce((a, e) => a + e.bytes, 0), usedBytes: used - s.reservedBytes, keptPinned } };
+    return { fits: fits(), used, result: { removed, removedBytes: removed.reduce((a, e) => a + e.bytes, 0), usedBytes: used - s.reservedBytes, keptPinned } };
   }
 
   private async evict(e: CacheEntry, s: CacheScan, kept: Map<string, { reach: Set<string> }>): Promise<number> {

@@ -40,6 +40,8 @@ export function ownedByUs(st: Stats): boolean {
  * target) and replaced by a folder.
  */
 export async function ensureDirs(root: string, rel: string): Promise<string> {
+  // The root again too: it may have been removed (`rm -rf ~/.cache/oci-explorer`) while we run.
+  await fsp.mkdir(root, { recursive: true, mode: DIR_MODE });
   let cur = root;
   for (const part of rel.split('/')) {
     if (!part || part === '.' || part === '..') continue;

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { tempOwner } from './fsafe.js';
 import { isAlive, parseProcTag } from './proc.js';
@@ -56,20 +56,27 @@ export interface CacheScan {
   pins: ReadonlySet<string>;
 }
 
+// Synchronous lstat in batches: an order of magnitude faster than one thread-pool round trip per file,
+// and the event loop gets a turn every few hundred files.
 async function walk(root: string): Promise<{ files: FileFact[]; foreign: string[] }> {
   const files: FileFact[] = [];
   const foreign: string[] = [];
+  let since = 0;
   const visit = async (rel: string, depth: number): Promise<void> => {
+    if (++since >= 256) {
+      since = 0;
+      await new Promise((r) => setImmediate(r));
+    }
     let st;
     try {
-      st = await fsp.lstat(path.join(root, rel));
+      st = lstatSync(path.join(root, rel));
     } catch {
       return;
     }
     if (st.isDirectory() && depth < 6) {
       let names: string[];
       try {
-        names = await fsp.readdir(path.join(root, rel));
+        names = readdirSync(path.join(root, rel));
       } catch {
         return;
       }
@@ -80,7 +87,7 @@ async function walk(root: string): Promise<{ files: FileFact[]; foreign: string[
   };
   let top: string[] = [];
   try {
-    top = await fsp.readdir(root);
+    top = readdirSync(root);
   } catch {
     // no root yet: an empty cache
   }
