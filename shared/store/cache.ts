@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { ExplorerError } from '../errors.js';
-import { ensureDirs, ownedByUs, readNoFollow, realDirs, touchNoFollow, writeAtomic, DIR_MODE } from './fsafe.js';
-import { loadOrCreateKey, seal, SEAL_BYTES, unseal } from './key.js';
+import { makeRoom, type Evicted } from './evict.js';
+import { capOf, openRoot, type CacheLimit } from './root.js';
+import { ensureDirs, readNoFollow, realDirs, touchNoFollow, writeAtomic } from './fsafe.js';
+import { seal, SEAL_BYTES, unseal } from './key.js';
 import { withLock, type LockOptions } from './lock.js';
-import { defaultKeyFile, isInside } from './paths.js';
-import { isAlive, parseProcTag, procTag, selfId } from './proc.js';
-import { evictionOrder, scanCache, type CacheEntry, type CacheScan } from './scan.js';
-import { parseSize } from './size.js';
-import { blobRel, dropFromIndexJson } from './store-scan.js';
+import { defaultKeyFile } from './paths.js';
+import { otherLeases, OwnLease } from './leases.js';
+import { scanCache, type CacheEntry, type CacheScan } from './scan.js';
+import { blobRel } from './store-scan.js';
 
 /*
  * One cache under one root, bounded, shared by every process of the user, trusting nothing it reads.
@@ -38,23 +38,28 @@ import { blobRel, dropFromIndexJson } from './store-scan.js';
  *   const pin = await cache.pin(digests.map((d) => `blob:${d}`)); // blobs not yet in index.json are orphans: pin them
  *   const res = await cache.reserve(bytesToWrite);                 // undefined: does not fit, read through without storing
  *   …write each blob to tempName(file) (fsafe.ts), rename once verified…
- *   await cache.withLock(() => writeIndexJsonAtomically());         // the lock eviction holds while it edits index.json
+ *   …update index.json atomically under store/index.json.lock (as store/layout.ts does: eviction takes it too)…
  *   await res.release(); await pin.release();
+ * Blobs that no index.json entry reaches are "loose" entries of their own once an hour old (younger: a pull
+ * in progress, counted but not evicted); temp files named `<x>.<pid>.<random>.tmp` count while <pid> runs.
  * Opening an image from the store: `cache.pin([`image:${digest}`])` while open, `cache.touch(`image:${digest}`)`.
  * Never call reserve/pin/prune from inside withLock (the lock is not re-entrant).
  */
 
 type Env = Record<string, string | undefined>;
 
-export const DEFAULT_MAX_BYTES = 5 * 2 ** 30;
 /** Room kept for bookkeeping files that change between two scans (leases, the lock). */
 export const SLACK_BYTES = 64 * 1024;
 /** How long a save waits for another process's lock before giving up (the entry is then not stored). */
 const SAVE_WAIT_MS = 60_000;
+/** How long pinning waits for the lock before pinning without it (an eviction then in flight may still take them). */
+const PIN_WAIT_MS = 5_000;
 /** At most this much is reserved ahead (never more than a sixteenth of the cap, never by evicting). */
 const POOL_CHUNK = 64 * 1024 * 1024;
 const POOL_IDLE_MS = 10_000;
 const PIN_RE = /^(blob|image):[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,256}$/;
+
+export type { CacheLimit };
 
 export interface CacheOptions {
   /** For OCI_EXPLORER_CACHE_MAX and the key's config folder. Default process.env. */
@@ -63,13 +68,6 @@ export interface CacheOptions {
   settingMaxBytes?: number;
   /** Where the key lives (default `<config dir>/cache.key`). */
   keyFile?: string;
-}
-
-export interface CacheLimit {
-  bytes: number;
-  source: 'env' | 'setting' | 'default';
-  /** OCI_EXPLORER_CACHE_MAX that is not a size (ignored). */
-  problem?: string;
 }
 
 export interface Reservation {
@@ -105,24 +103,6 @@ export interface PruneResult {
 
 type Ready = { ok: true; key: Buffer } | { ok: false; reason: string };
 
-const liveLeases = new Set<string>();
-let exitHook = false;
-function trackLease(file: string): void {
-  liveLeases.add(file);
-  if (!exitHook) {
-    exitHook = true;
-    process.once('exit', () => {
-      for (const f of liveLeases) {
-        try {
-          unlinkSync(f);
-        } catch {
-          // already gone
-        }
-      }
-    });
-  }
-}
-
 const finalizer = new FinalizationRegistry<{ cache: Cache; keys: string[] }>((h) => void h.cache.unpin(h.keys).catch(() => undefined));
 
 export class Cache {
@@ -137,10 +117,11 @@ export class Cache {
   /** Reserved but not handed out yet: later reservations take from it without a scan. */
   private pool = 0;
   private poolTimer?: ReturnType<typeof setTimeout>;
-  private readonly inst = randomBytes(4).toString('hex');
-  private leaseQueue: Promise<void> = Promise.resolve();
+  private readonly lease: OwnLease;
 
-  constructor(readonly root: string) {}
+  constructor(readonly root: string) {
+    this.lease = new OwnLease(root, randomBytes(4).toString('hex'));
+  }
 
   configure(o: CacheOptions): void {
     if (o.env) this.env = o.env;
@@ -162,38 +143,14 @@ export class Cache {
 
   private async init(): Promise<Ready> {
     try {
-      await fsp.mkdir(this.root, { recursive: true, mode: DIR_MODE });
-      const st = await fsp.stat(this.root);
-      if (!st.isDirectory()) return { ok: false, reason: `${this.root} is not a folder` };
-      if (!ownedByUs(st)) return { ok: false, reason: `${this.root} belongs to another user` };
-      if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) await fsp.chmod(this.root, DIR_MODE);
-      const keyFile = this.keyPath();
-      const real = await fsp.realpath(this.root);
-      if (isInside(real, keyFile) || isInside(this.root, keyFile)) return { ok: false, reason: `its key ${keyFile} would sit inside the cache folder` };
-      return { ok: true, key: await loadOrCreateKey(keyFile) };
+      return { ok: true, key: await openRoot(this.root, this.keyPath()) };
     } catch (e) {
       return { ok: false, reason: (e as Error).message };
     }
   }
 
   async limit(): Promise<CacheLimit> {
-    const text = this.env.OCI_EXPLORER_CACHE_MAX;
-    let problem: string | undefined;
-    if (text !== undefined && text !== '') {
-      const n = parseSize(text);
-      if (n !== undefined) return { bytes: n, source: 'env' };
-      problem = `OCI_EXPLORER_CACHE_MAX="${text}" is not a size (e.g. 2G, 500MiB); it is ignored.`;
-    }
-    const withProblem = (l: CacheLimit): CacheLimit => (problem ? { ...l, problem } : l);
-    if (this.settingMax > 0) return withProblem({ bytes: this.settingMax, source: 'setting' });
-    let bytes = DEFAULT_MAX_BYTES;
-    try {
-      const s = await fsp.statfs(this.root);
-      bytes = Math.min(bytes, Math.floor((s.blocks * s.bsize) / 10));
-    } catch {
-      // no statfs here: the fixed default
-    }
-    return withProblem({ bytes, source: 'default' });
+    return capOf(this.root, this.env, this.settingMax);
   }
 
   /** Runs `fn` under the lock every process of this cache shares (for store/index.json edits). */
@@ -317,7 +274,7 @@ export class Cache {
     const r = await this.ready();
     if (!r.ok) return lease;
     // Under the lock, so an eviction that has already read the leases finishes before the pin shows.
-    await this.withLock(add, { maxWaitMs: SAVE_WAIT_MS, ...opts }).catch(async (e: unknown) => {
+    await this.withLock(add, { maxWaitMs: PIN_WAIT_MS, ...opts }).catch(async (e: unknown) => {
       if ((e as ExplorerError).code !== 'CACHE_BUSY') throw e;
       await add();
     });
@@ -357,120 +314,39 @@ export class Cache {
     const max = maxBytes ?? (await this.limit()).bytes;
     return this.withLock(async () => {
       await this.returnPool();
-      return this.makeRoom(0, max + SLACK_BYTES);
-    }, opts).then((x) => ({ ...x.result, maxBytes: max }));
+      return this.makeRoom(0, max + SLACK_BYTES, opts);
+    }, opts).then((x) => result(x, max));
   }
 
   /** Removes every entry that no open image pins. */
   async clear(opts: LockOptions = {}): Promise<PruneResult> {
     return this.withLock(async () => {
       await this.returnPool();
-      return this.makeRoom(0, 0, true);
-    }, opts).then((x) => ({ ...x.result, maxBytes: 0 }));
-  }
-
-  private leaseRel(): string {
-    return `meta/leases/${procTag()}.${this.inst}.lease`;
+      return this.makeRoom(0, 0, { ...opts, all: true });
+    }, opts).then((x) => result(x, 0));
   }
 
   private writeLease(): Promise<void> {
-    const run = this.leaseQueue.then(() => this.flushLease());
-    this.leaseQueue = run.catch(() => undefined);
-    return run;
-  }
-
-  private async flushLease(): Promise<void> {
-    const r = await this.ready();
-    if (!r.ok) return;
-    const rel = this.leaseRel();
-    const abs = path.join(this.root, rel);
-    const pins = [...this.pins.keys()];
-    if (!pins.length && this.reserved <= 0) {
-      liveLeases.delete(abs);
-      await fsp.unlink(abs).catch(() => undefined);
-      return;
-    }
-    await ensureDirs(this.root, 'meta/leases');
-    trackLease(abs);
-    await writeAtomic(abs, seal(r.key, rel, Buffer.from(JSON.stringify({ ...selfId(), pins, reserved: this.reserved }))));
-  }
-
-  /** Pins and reservations of other live leases (this process's other Cache objects included); `clean` deletes dead or forged ones. */
-  private async otherLeases(key: Buffer, clean: boolean): Promise<{ pins: Set<string>; reserved: number }> {
-    const out = { pins: new Set<string>(), reserved: 0 };
-    if (!(await realDirs(this.root, 'meta/leases'))) return out;
-    const own = path.posix.basename(this.leaseRel());
-    for (const name of await fsp.readdir(path.join(this.root, 'meta', 'leases')).catch(() => [] as string[])) {
-      const m = /^(\d{1,10}-\d{1,20})\.[0-9a-f]{8}\.lease$/.exec(name);
-      if (name === own || (!m && name.endsWith('.tmp'))) continue;
-      const abs = path.join(this.root, 'meta', 'leases', name);
-      const got = m ? await readNoFollow(abs, 16 * 1024 * 1024) : undefined;
-      await got?.fh.close();
-      const payload = got && unseal(key, `meta/leases/${name}`, got.bytes);
-      let lease: { pid?: unknown; start?: unknown; pins?: unknown; reserved?: unknown } | undefined;
-      try {
-        lease = payload ? (JSON.parse(payload.toString('utf8')) as typeof lease) : undefined;
-      } catch {
-        lease = undefined;
-      }
-      const owner = m ? parseProcTag(m[1]!) : undefined;
-      const valid = lease && owner && lease.pid === owner.pid && (lease.start || '') === owner.start && Array.isArray(lease.pins) && typeof lease.reserved === 'number';
-      if (valid && isAlive(owner)) {
-        for (const k of lease!.pins as unknown[]) if (typeof k === 'string') out.pins.add(k);
-        out.reserved += Math.max(0, lease!.reserved as number);
-      } else if (clean) await fsp.rm(abs, { force: true, recursive: true });
-    }
-    return out;
+    return this.ready().then((r) => (r.ok ? this.lease.write(r.key, () => ({ pins: [...this.pins.keys()], reserved: this.reserved })) : undefined));
   }
 
   private async scan(clean: boolean): Promise<CacheScan> {
     const r = await this.ready();
     // Leases before files: a writer renames its file into place before it drops its reservation, so
     // a scan sees the bytes at least once.
-    const others = r.ok ? await this.otherLeases(r.key, clean) : { pins: new Set<string>(), reserved: 0 };
+    const others = r.ok ? await otherLeases(this.root, r.key, this.lease, clean) : { pins: new Set<string>(), reserved: 0 };
     const pins = new Set([...others.pins, ...this.pins.keys()]);
     return scanCache(this.root, { pins, reserved: others.reserved + this.reserved });
   }
 
   /** Under the lock: removes stale files, then LRU entries (all of them with `all`) until `need` fits under `cap`. */
-  private async makeRoom(need: number, cap: number, all = false): Promise<{ fits: boolean; used: number; result: Omit<PruneResult, 'maxBytes'> }> {
-    const s = await this.scan(true);
-    let used = s.usedBytes;
-    const removed: CacheEntry[] = [];
-    const kept = new Map(s.images.map((i) => [i.digest, i]));
-    const fits = () => used + need + SLACK_BYTES <= cap;
-    for (const e of evictionOrder(s.entries)) {
-      if (e.kind !== 'stale' && fits() && !all) break;
-      const freed = await this.evict(e, s, kept);
-      used -= freed;
-      const { reach: _r, ...shown } = e;
-      removed.push({ ...shown, bytes: freed });
-    }
-    const keptPinned = s.entries.filter((e) => e.pinned).length;
-    return { fits: fits(), used, result: { removed, removedBytes: removed.reduce((a, e) => a + e.bytes, 0), usedBytes: used - s.reservedBytes, keptPinned } };
+  private async makeRoom(need: number, cap: number, o: { all?: boolean; signal?: AbortSignal } = {}): Promise<Evicted> {
+    return makeRoom(this.root, await this.scan(true), { need, cap, slack: SLACK_BYTES, ...o });
   }
+}
 
-  private async evict(e: CacheEntry, s: CacheScan, kept: Map<string, { reach: Set<string> }>): Promise<number> {
-    if (e.kind !== 'image') {
-      for (const f of e.files) await fsp.rm(path.join(this.root, f), { force: true, recursive: true });
-      return e.bytes;
-    }
-    const digest = e.key.slice('image:'.length);
-    // index.json first: a crash after it leaves unreferenced blobs (removed later), never a dangling entry.
-    if (!(await dropFromIndexJson(this.root, digest))) return 0;
-    kept.delete(digest);
-    const stillReached = new Set<string>();
-    for (const img of kept.values()) for (const d of img.reach) stillReached.add(d);
-    let freed = 0;
-    for (const d of e.reach ?? []) {
-      const b = s.blobs.get(d);
-      if (!b || stillReached.has(d) || s.pins.has(`blob:${d}`)) continue;
-      await fsp.rm(path.join(this.root, b.rel), { force: true });
-      s.blobs.delete(d);
-      freed += b.bytes;
-    }
-    return freed;
-  }
+function result(x: Evicted, maxBytes: number): PruneResult {
+  return { removed: x.removed, removedBytes: x.removedBytes, usedBytes: x.used - x.reservedBytes, maxBytes, keptPinned: x.keptPinned };
 }
 
 const caches = new Map<string, Cache>();

@@ -103,6 +103,18 @@ describe('the bounded cache', () => {
     await lease.release();
   });
 
+  it('clear stops between two evictions when cancelled, and what it removed stays removed', async () => {
+    const k = kit(1_000_000);
+    const ds = [];
+    for (let i = 0; i < 6; i++) ds.push(await putIndex(k, 1000, 600 - i * 10));
+    // A signal that turns aborted on its fourth look: after the lock is taken and two entries are gone.
+    let looks = 0;
+    const signal = { get aborted() { return ++looks > 3; }, addEventListener() {}, removeEventListener() {} } as unknown as AbortSignal;
+    await expect(k.cache.clear({ signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(ds.map((d) => has(k, d))).toEqual([false, false, true, true, true, true]);
+    expect(existsSync(path.join(k.root, 'meta', 'lock'))).toBe(false);
+  });
+
   it("honours another process's pins while it lives, and ignores them once it is gone", async () => {
     const k = kit(1_000_000);
     const a = await putIndex(k, 10_000, 100);
@@ -133,12 +145,16 @@ describe('the bounded cache', () => {
     expect(existsSync(forged)).toBe(false);
   });
 
-  it('waits for a lock held by a live process (CACHE_BUSY when told not to wait); breaks a dead or forged one', async () => {
+  it('waits for a lock held by a live process (cancellable; CACHE_BUSY when told not to wait); breaks a dead or forged one', async () => {
     const k = kit(1_000_000);
     await putIndex(k, 1000, 100);
     const holder = await startChild(['lock', k.root, k.keyFile]);
     try {
       await expect(k.cache.prune(undefined, { maxWaitMs: 0 })).rejects.toMatchObject({ code: 'CACHE_BUSY' });
+      const abort = new AbortController();
+      const cancelled = k.cache.prune(0, { signal: abort.signal });
+      abort.abort();
+      await expect(cancelled).rejects.toMatchObject({ code: 'CANCELLED' });
       const waiting = k.cache.prune(0);
       await holder.stop();
       expect((await waiting).removed).toHaveLength(1);
