@@ -27,6 +27,8 @@ export interface EngineImage {
 
 /** The layer engine (issue 3) behind the tree/diff/file methods. */
 export interface LayerEngine {
+  /** Drops what the engine holds for a closed source (its images' cache pins included). */
+  forget?(source: ImageSource): Promise<void>;
   summarize(img: EngineImage, opts: { signal: AbortSignal; progress: ProgressSink }): Promise<Omit<ImageSummary, 'ref'>>;
   listDir(img: EngineImage, args: ImageArgs<'listDir'>, signal: AbortSignal): Promise<DirPage>;
   listDirs(img: EngineImage, args: ImageArgs<'listDirs'>, signal: AbortSignal): Promise<{ pages: DirPage[]; missing: string[] }>;

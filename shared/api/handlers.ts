@@ -251,6 +251,7 @@ export function createHandlerTable(opts: HandlerOptions): HandlerTable {
       if (!e) return { closed: false };
       sources.delete(a.sourceId);
       for (const op of ops.values()) if (op.event.sourceId === a.sourceId) op.controller.abort();
+      await core.layers?.forget?.(e.source);
       await e.source.close().catch(() => undefined);
       sourcesChanged();
       return { closed: true };
@@ -413,7 +414,10 @@ export function createHandlerTable(opts: HandlerOptions): HandlerTable {
       for (const op of ops.values()) op.controller.abort();
       const all = [...sources.values()];
       sources.clear();
-      await Promise.all(all.map((s) => s.source.close().catch(() => undefined)));
+      await Promise.all(all.map(async (s) => {
+        await core.layers?.forget?.(s.source);
+        await s.source.close().catch(() => undefined);
+      }));
     },
   };
 }

@@ -419,6 +419,12 @@ export function createLayerEngine(apiOpts: ApiLayerEngineOptions = {}): LayerEng
   }
 
   return {
+    // The cache keeps a closed source's layer entries pinned no longer than this (see store/cache.ts).
+    async forget(source) {
+      const perSource = images.get(source);
+      images.delete(source);
+      for (const p of perSource?.values() ?? []) await p.then((s) => s.layers.close()).catch(() => undefined);
+    },
     async summarize(img, { signal, progress }) {
       const s = await state(img, signal);
       await s.layers.index({

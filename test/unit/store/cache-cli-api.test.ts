@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultCore } from '../../../shared/api/core.js';
 import { createHandlerTable } from '../../../shared/api/handlers.js';
+import { createLayerEngine } from '../../../shared/api/layer-engine.js';
 import type { CacheUsage } from '../../../shared/api/contract.js';
 import { main } from '../../../shared/cli/main.js';
 import type { CliIO } from '../../../shared/cli/io.js';
@@ -95,19 +96,22 @@ describe('Storage in the API', () => {
     const cacheDir = path.join(base, 'cache');
     openCache(cacheDir, { keyFile: path.join(base, 'config', 'cache.key'), env: {} });
     const [img] = await layouts(1, 300);
-    const t = createHandlerTable({ core: defaultCore(), mode: 'web', appVersion: 'test', cacheDir, stateDir: path.join(base, 'state') });
+    const core = { ...defaultCore(), layers: createLayerEngine({ cacheDir, workers: 0 }) };
+    const t = createHandlerTable({ core, mode: 'web', appVersion: 'test', cacheDir, stateDir: path.join(base, 'state') });
+    const usage = async () => ((await t.dispatch('cacheUsage', {})) as { ok: true; value: CacheUsage }).value;
     try {
-      const empty = (await t.dispatch('cacheUsage', {})) as { ok: true; value: CacheUsage };
-      expect(empty.value).toMatchObject({ dir: cacheDir, entries: 0, usedBytes: 0, maxSource: 'default' });
-      // The engine writes into the same cache (as the app's core does by default).
-      const { openImageLayers } = await import('../../../shared/layers/open-image.js');
-      const r = await openImageLayers(img!, {}, { cacheDir, workers: 0 });
-      const open = ((await t.dispatch('cacheUsage', {})) as { ok: true; value: CacheUsage }).value;
+      expect(await usage()).toMatchObject({ dir: cacheDir, entries: 0, usedBytes: 0, maxSource: 'default' });
+      // Open and index an image through the API, as the app does: its layer index is cached and pinned.
+      const opened = (await t.dispatch('openSource', { spec: img! })) as { ok: true; value: { id: string } };
+      expect(await t.dispatch('selectImage', { sourceId: opened.value.id })).toMatchObject({ ok: true });
+      const open = await usage();
       expect(open.entries).toBe(1);
       expect(open.layerIndexBytes).toBeGreaterThan(0);
       expect(open.pinnedBytes).toBe(open.layerIndexBytes);
       expect(((await t.dispatch('clearCache', {})) as { ok: true; value: { removedEntries: number } }).value.removedEntries).toBe(0);
-      await r.close();
+      // Closing the source lets go of the pins at once (not when it is garbage-collected).
+      await t.dispatch('closeSource', { sourceId: opened.value.id });
+      expect((await usage()).pinnedBytes).toBe(0);
       const set = await t.dispatch('setSettings', { patch: { cacheMaxBytes: 123_456_789 } });
       expect(set).toMatchObject({ ok: true, value: { cacheMaxBytes: 123_456_789 } });
       expect(((await t.dispatch('cacheUsage', {})) as { ok: true; value: CacheUsage }).value).toMatchObject({ maxBytes: 123_456_789, maxSource: 'setting' });
