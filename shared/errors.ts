@@ -45,6 +45,9 @@ export type ErrorCode =
   | 'DOCKER_ERROR'
   | 'PERMISSION_DENIED'
   | 'STORE_INVALID'
+
+  /** The shared cache's lock is held by another process for too long (shared/store/lock.ts). */
+  | 'CACHE_BUSY'
   | 'INTERNAL';
 
 export class ExplorerError extends Error {

@@ -24,7 +24,7 @@ import * as T from '@sinclair/typebox';
 import type { ImageEntry, ImageGraph } from '../graph/types.js';
 import type { EventName, ExplorerEvents, OperationEvent } from './events.js';
 import type {
-  BlobContent, ChangesPage, DiffSummary, DirPage, EfficiencyReport, ExtractResult, FileChunk, ImageSummary, RecentSource,
+  BlobContent, CacheClearResult, CacheUsage, ChangesPage, DiffSummary, DirPage, EfficiencyReport, ExtractResult, FileChunk, ImageSummary, RecentSource,
   SearchPage, SerializedError, SourceHandle, StatResult, VersionInfo,
 } from './results.js';
 import {
@@ -122,6 +122,10 @@ export const CONTRACT = {
   clearRecent: method(NONE, typed<{ cleared: number }>()),
   getSettings: method(NONE, typed<Settings>()),
   setSettings: method(obj({ patch: SETTINGS_PATCH }), typed<Settings>()),
+  /** Storage: what the cache holds and its cap. */
+  cacheUsage: method(NONE, typed<CacheUsage>()),
+  /** Storage: removes every cache entry no open image uses. */
+  clearCache: method(NONE, typed<CacheClearResult>()),
 
   /** Desktop only (capabilities.nativeDialogs): a native open dialog. null when cancelled. */
   chooseSource: method(obj({ kind: oneOf('folder', 'archive') }), typed<{ path: string | null }>(), SHELL),

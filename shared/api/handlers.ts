@@ -18,6 +18,8 @@ import type { Core } from './core.js';
 import { imageHandlers } from './image-handlers.js';
 import { labelOf, notAvailable, OpenSources } from './open-sources.js';
 import { createOperations, serializeError } from './operations.js';
+import { openCache, type CacheReport } from '../store/cache.js';
+import { defaultCacheDir } from '../store/paths.js';
 import { createStateStore, type StateStore } from './state.js';
 import { argsProblem } from './validate.js';
 
@@ -43,6 +45,8 @@ export interface HandlerOptions {
   runtime?: Record<string, string>;
   /** Methods the shell answers itself; the table refuses them so they cannot be reached by mistake. */
   shellMethods?: readonly MethodName[];
+  /** The cache root for cacheUsage/clearCache and the Storage setting (default per platform, or OCI_EXPLORER_CACHE). */
+  cacheDir?: string;
 }
 
 type Handler<M extends MethodName> = (args: MethodArgs<M>) => Promise<MethodResult<M>>;
@@ -63,6 +67,12 @@ const TEXT_TYPES = /(json|text|xml|yaml)/i;
 export function createHandlerTable(opts: HandlerOptions): HandlerTable {
   const { core } = opts;
   const state: StateStore = createStateStore(opts.stateDir);
+  // Storage: Settings.cacheMaxBytes caps the cache (OCI_EXPLORER_CACHE_MAX, if set, still wins).
+  const cache = openCache(opts.cacheDir ?? defaultCacheDir());
+  const settingsLoaded = state.settings().then(
+    (s) => cache.configure({ settingMaxBytes: s.cacheMaxBytes }),
+    () => undefined,
+  );
   const listeners = new Set<(e: EventEnvelope) => void>();
   const sources = new OpenSources(core);
 
@@ -173,7 +183,17 @@ export function createHandlerTable(opts: HandlerOptions): HandlerTable {
     recentSources: () => state.recent(),
     clearRecent: async () => ({ cleared: await state.clearRecent() }),
     getSettings: () => state.settings(),
-    setSettings: (a) => state.setSettings(a.patch),
+    async setSettings(a) {
+      await settingsLoaded; // the first load must not land after (and over) this change
+      const s = await state.setSettings(a.patch);
+      cache.configure({ settingMaxBytes: s.cacheMaxBytes });
+      return s;
+    },
+    cacheUsage: async () => cacheUsage(await cache.report()),
+    async clearCache() {
+      const r = await cache.clear();
+      return { removedEntries: r.removed.length, removedBytes: r.removedBytes, usedBytes: r.usedBytes };
+    },
 
     chooseSource: refused('Native dialogs'),
     chooseTarget: refused('Native dialogs'),
@@ -203,6 +223,22 @@ export function createHandlerTable(opts: HandlerOptions): HandlerTable {
       await sources.closeAll();
     },
   };
+}
+
+function cacheUsage(r: CacheReport): MethodResult<'cacheUsage'> {
+  const sum = (f: (e: CacheReport['entries'][number]) => boolean) => r.entries.filter(f).reduce((n, e) => n + e.bytes, 0);
+  const out: MethodResult<'cacheUsage'> = {
+    dir: r.dir,
+    usedBytes: r.usedBytes,
+    maxBytes: r.limit.bytes,
+    maxSource: r.limit.source,
+    entries: r.entries.length,
+    layerIndexBytes: sum((e) => e.kind === 'layer-index'),
+    imageBytes: sum((e) => e.kind === 'image' || e.kind === 'blob'),
+    pinnedBytes: sum((e) => e.pinned),
+  };
+  if (r.disabled) out.disabled = r.disabled;
+  return out;
 }
 
 function isUtf8(b: Buffer): boolean {

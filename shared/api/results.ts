@@ -260,3 +260,31 @@ export interface VersionInfo {
   capabilities: Capabilities;
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Storage (the cache, shared/store/cache.ts)
+
+/** What the cache holds (cacheUsage): for the Storage section of Settings. */
+export interface CacheUsage {
+  /** The cache folder (on the machine running the core). */
+  dir: string;
+  /** Bytes the cache holds now (entries and bookkeeping). */
+  usedBytes: number;
+  /** The cap in force and where it comes from ('env': OCI_EXPLORER_CACHE_MAX; 'setting': cacheMaxBytes). */
+  maxBytes: number;
+  maxSource: 'env' | 'setting' | 'default';
+  entries: number;
+  /** Bytes per kind of entry: layer indexes (with restart points), and pulled images with loose registry blobs. */
+  layerIndexBytes: number;
+  imageBytes: number;
+  /** Bytes of entries in use by an open image (any process); Clear keeps them. */
+  pinnedBytes: number;
+  /** Set when the cache is off (e.g. its folder belongs to another user): a sentence for the user. */
+  disabled?: string;
+}
+
+export interface CacheClearResult {
+  removedEntries: number;
+  removedBytes: number;
+  /** What the cache still holds: entries of open images and bookkeeping. */
+  usedBytes: number;
+}

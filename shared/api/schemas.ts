@@ -121,6 +121,8 @@ export const SETTINGS = obj({
   /** os/arch[/variant] to select by default in multi-platform images; '' = the host's. */
   defaultPlatform: str(64, { pattern: '^$|^[a-z0-9._-]+/[a-z0-9._-]+(/[a-z0-9._-]+)?$' }),
   treeSort: TREE_SORT,
+  /** Storage: the most the cache may hold, in bytes; 0 = automatic (the smaller of 5 GiB and 10 % of the disk). OCI_EXPLORER_CACHE_MAX overrides it. */
+  cacheMaxBytes: int(0),
 });
 export type Settings = Static<typeof SETTINGS>;
 /** setSettings' patch: any subset of the settings, each field checked as in SETTINGS. */
@@ -133,6 +135,7 @@ export const DEFAULT_SETTINGS: Settings = {
   textPreviewBytes: 1024 * 1024,
   defaultPlatform: '',
   treeSort: { by: 'name', order: 'asc' },
+  cacheMaxBytes: 0,
 };
 
 export type { Static, TSchema };

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toExplorerError, type ExplorerError } from '../errors.js';
 import { BACKENDS } from '../sources/backends.js';
+import { takeCacheMax } from './cache-max.js';
 import { processIO, type CliIO } from './io.js';
 import { COMMANDS } from './registry.js';
 
@@ -21,6 +22,8 @@ export function usage(): string {
     'Sources (<source> in every command; an existing path is detected without a prefix):',
     ...sourceLines(),
     '',
+    'Global option: --cache-max SIZE  the most the cache may hold (e.g. 2G; also OCI_EXPLORER_CACHE_MAX).',
+    '',
     'Run `oci-explorer <command> --help` for the options of a command.',
     '',
   ].join('\n');
@@ -33,6 +36,14 @@ function sourceLines(): string[] {
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
+  try {
+    const g = takeCacheMax(argv);
+    argv = g.argv;
+    if (g.max !== undefined) io = { ...io, env: { ...io.env, OCI_EXPLORER_CACHE_MAX: g.max } };
+  } catch (e) {
+    io.stderr(`oci-explorer: ${oneLine(toExplorerError(e))}\n`);
+    return 2;
+  }
   const [name, ...rest] = argv;
   if (name === undefined) {
     io.stderr(usage());

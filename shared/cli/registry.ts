@@ -20,4 +20,5 @@ export const COMMANDS: CliCommand[] = [
   { name: 'cat', summary: 'print a file of the image (merged view or --layer N)', run: async (a, io) => (await import('./commands/cat.js')).runCat(a, io) },
   { name: 'docker-images', summary: 'list the images of the local Docker engine (--podman for Podman), with the spec that opens each', run: async (a, io) => (await import('./commands/docker-images.js')).runDockerImages(a, io) },
   { name: 'extract', summary: 'write the merged root filesystem (or --path P) into a new folder (--to DIR)', run: async (a, io) => (await import('./commands/extract.js')).runExtract(a, io) },
+  { name: 'cache', summary: 'what the cache holds and its cap (ls), prune [--max SIZE], clear', run: async (a, io) => (await import('./commands/cache.js')).runCache(a, io) },
 ];

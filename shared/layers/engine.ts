@@ -18,6 +18,7 @@ import { indexLayerStream, isPersistable } from './indexer.js';
 import { MergedTree } from './merge.js';
 import { normalizeEntryPath } from './paths.js';
 import { openLayerRange } from './read.js';
+import type { CacheLease } from '../store/cache.js';
 import { IndexStore } from './store.js';
 import type { LayerIndex } from './tarindex.js';
 import type { LayerProgress } from './types.js';
@@ -56,6 +57,8 @@ export class ImageLayers extends EventEmitter {
   private readonly store: IndexStore;
   /** Merged trees by layer range, bounded by their entry counts (~200 bytes an entry). */
   private readonly merged = new LRUCache<string, MergedTree>({ maxSize: 2_000_000, sizeCalculation: (t) => Math.max(1, t.size) });
+  /** This image's layer digests pinned in the cache while it is open (released by close() or when collected). */
+  private lease?: Promise<CacheLease | undefined>;
 
   constructor(
     readonly source: ImageSource,
@@ -104,6 +107,8 @@ export class ImageLayers extends EventEmitter {
       opts.onProgress?.(p);
       this.emit('progress', p);
     };
+    this.lease ??= this.store.pin(this.layers.map((l) => l.descriptor.digest), this);
+    await this.lease;
     const todo: number[] = [];
     for (const info of this.layers) {
       if (this.indexes[info.index]) continue;
@@ -213,6 +218,13 @@ export class ImageLayers extends EventEmitter {
     info.fromCache = fromCache;
     info.state = idx.meta.complete ? 'ready' : 'failed';
     this.merged.clear();
+  }
+
+  /** Lets the cache evict this image's layer entries again. */
+  async close(): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    await (await lease)?.release();
   }
 
   /** Merged tree of layers [from..to] (inclusive; default the whole image). Cached. */

@@ -87,11 +87,12 @@ export class OpenImage {
     return this;
   }
 
-  /** Stops the work in flight and drops what was derived. */
+  /** Stops the work in flight, drops what was derived and releases the layers' cache pins. */
   close(): void {
     this.closed = true;
     this.indexing.close();
     this.forget();
+    void this.layers.close().catch(() => undefined);
   }
 
   private forget(): void {
@@ -307,12 +308,22 @@ export async function openImage(
     source = opened.source;
     if (opened.selector.tag && choice.tag === undefined) choice = { ...choice, tag: opened.selector.tag };
   } else source = sourceOrSpec;
+  let layers: ImageLayers | undefined;
   try {
     const ctx = await buildGraphContext(source, { signal });
     const image = new OpenImage(ctx, selectImage(ctx.graph, choice), opts);
+    layers = image.layers;
     await image.index(signal, opts.onProgress);
-    return { image, close: async () => (image.close(), await source.close()) };
+    return {
+      image,
+      close: async () => {
+        image.close();
+        await image.layers.close(); // the pins are released before the source goes
+        await source.close();
+      },
+    };
   } catch (e) {
+    await layers?.close().catch(() => undefined);
     await source.close();
     throw e;
   }

@@ -1,7 +1,9 @@
-import { promises as fsp } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseDigest, type Digest } from '../oci/digest.js';
+import { openCache, type Cache, type CacheLease } from '../store/cache.js';
+import { defaultCacheDir } from '../store/paths.js';
+// Bigger index files are not read: a planted 1 PB file is skipped, not slurped.
+import { MAX_INDEX_BYTES } from '../store/scan.js';
 import { crc32 } from './crc32.js';
 import { COLUMN_CTORS, COLUMN_NAMES, LayerIndex, type IndexColumns, type LayerIndexMeta } from './tarindex.js';
 
@@ -13,12 +15,7 @@ const MAGIC = Buffer.from('OCIXIDX\0', 'latin1');
 export const INDEX_FORMAT_VERSION = 2;
 
 /** The cache folder per platform conventions; OCI_EXPLORER_CACHE overrides (tests, portable installs). */
-export function defaultCacheDir(env: Record<string, string | undefined> = process.env): string {
-  if (env.OCI_EXPLORER_CACHE) return env.OCI_EXPLORER_CACHE;
-  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches', 'oci-explorer');
-  if (process.platform === 'win32') return path.join(env.LOCALAPPDATA ?? path.join(os.homedir(), 'AppData', 'Local'), 'oci-explorer', 'Cache');
-  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'oci-explorer');
-}
+export { defaultCacheDir } from '../store/paths.js';
 
 export function indexPath(cacheDir: string, digest: Digest): string {
   const { algorithm, hex } = parseDigest(digest);
@@ -104,34 +101,36 @@ export function deserializeIndex(buf: Buffer, digest: Digest): LayerIndex | unde
   }
 }
 
-/** Writes atomically (temp file + rename), so a crash never leaves a half index that looks valid. */
-export async function writeFileAtomic(file: string, data: Buffer | string): Promise<void> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await fsp.writeFile(tmp, data);
-    await fsp.rename(tmp, file);
-  } catch (e) {
-    await fsp.rm(tmp, { force: true });
-    throw e;
-  }
-}
 
+/**
+ * Layer indexes in the cache (shared/store/cache.ts): sealed with the per-user key, so a planted,
+ * swapped or truncated file is ignored (and replaced by the next save); saved only when it fits under
+ * the cache cap; pinned while an image that uses them is open.
+ */
 export class IndexStore {
-  constructor(readonly dir: string = defaultCacheDir()) {}
+  readonly cache: Cache;
+
+  constructor(readonly dir: string = defaultCacheDir()) {
+    this.cache = openCache(dir);
+  }
+
+  private rel(digest: Digest): string {
+    return path.relative(this.dir, indexPath(this.dir, digest)).split(path.sep).join('/');
+  }
 
   async load(digest: Digest): Promise<LayerIndex | undefined> {
-    let buf: Buffer;
-    try {
-      buf = await fsp.readFile(indexPath(this.dir, digest));
-    } catch {
-      return undefined;
-    }
-    return deserializeIndex(buf, digest);
+    const buf = await this.cache.readSealed(this.rel(digest), MAX_INDEX_BYTES).catch(() => undefined);
+    return buf && deserializeIndex(buf, digest);
   }
 
-  async save(idx: LayerIndex): Promise<void> {
-    await writeFileAtomic(indexPath(this.dir, idx.meta.digest), serializeIndex(idx));
+  /** Stores the index if it fits under the cap; false when it was not stored. */
+  async save(idx: LayerIndex): Promise<boolean> {
+    return this.cache.writeSealed(this.rel(idx.meta.digest), serializeIndex(idx));
+  }
+
+  /** Keeps these layers' cache entries while `owner` (an open image) lives or until released. */
+  async pin(digests: readonly Digest[], owner?: object): Promise<CacheLease | undefined> {
+    return this.cache.pin([...new Set(digests)].map((d) => `blob:${d}`), owner ? { owner } : {}).catch(() => undefined);
   }
 
   contentFile(digest: Digest): string {

@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import { ExplorerError } from '../errors.js';
-import { defaultCacheDir } from '../layers/store.js';
+import { defaultCacheDir } from '../store/paths.js';
 import type { Backend, LocalProbe, OpenContext, OpenedSource } from './backend.js';
 import { BACKENDS } from './backends.js';
 import { absolutePath, exists, looksLikePath, openProbe } from './local.js';

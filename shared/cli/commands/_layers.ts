@@ -2,6 +2,7 @@ import { ExplorerError } from '../../errors.js';
 import type { ImageLayers } from '../../layers/engine.js';
 import { openImage, type OpenImage } from '../../layers/open-image.js';
 import { defaultCacheDir } from '../../layers/store.js';
+import { openCache } from '../../store/cache.js';
 import { imageChoice, openSourceArg, type ParsedArgs } from '../args.js';
 import type { CliIO } from '../io.js';
 
@@ -18,7 +19,9 @@ export interface CliImage {
 
 export async function openLayersForCli(args: ParsedArgs, io: CliIO): Promise<CliImage> {
   const opened = await openSourceArg(args.positionals[0]!, io);
-  const { image, close } = await openImage(opened.source, imageChoice(args, opened), { cacheDir: defaultCacheDir(io.env) });
+  const cacheDir = defaultCacheDir(io.env);
+  openCache(cacheDir, { env: io.env }); // its cap from OCI_EXPLORER_CACHE_MAX (--cache-max)
+  const { image, close } = await openImage(opened.source, imageChoice(args, opened), { cacheDir });
   const r = { image, layers: image.layers, close };
   for (const l of r.layers.layers) {
     for (const p of l.problems) io.stderr(`layer ${l.index} (${l.descriptor.digest.slice(7, 19)}): ${p.code}: ${p.message}\n`);

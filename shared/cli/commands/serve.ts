@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { defaultCore } from '../../api/core.js';
 import { createHandlerTable, serializeError } from '../../api/handlers.js';
 import { ExplorerError, toExplorerError } from '../../errors.js';
+import { openCache } from '../../store/cache.js';
+import { defaultCacheDir } from '../../store/paths.js';
 import { startWebServer, type WebServer } from '../../web/server.js';
 import { parseArgs, usageError } from '../args.js';
 import type { CliIO } from '../io.js';
@@ -85,7 +87,10 @@ export async function runServe(argv: string[], io: CliIO, opts: ServeOptions = {
     throw new ExplorerError('UI_NOT_BUILT', `The UI is not built (${rendererDir} has no index.html): run \`npm run build\` first, or use \`npm run web\`, which builds and then serves.`, { rendererDir });
   }
   const demoPath = opts.demoPath ?? path.join(PACKAGE_ROOT, 'resources', 'demo');
+  const cacheDir = defaultCacheDir(io.env);
+  openCache(cacheDir, { env: io.env }); // --cache-max / OCI_EXPLORER_CACHE_MAX of this command line
   const table = createHandlerTable({
+    cacheDir,
     core: defaultCore(),
     mode: 'web',
     appVersion: packageVersion(),
