@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     const { source, descs } = fileSource(files);
     const run = (workers: number) => async () => {
       const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'bench-idx-'));
-      const img = new ImageLayers(source, descs, descs.map(() => undefined), { cacheDir, workers, contentCacheMin: Infinity });
+      const img = new ImageLayers(source, descs, descs.map(() => undefined), { cacheDir, workers });
       await img.index();
       if (img.layers.some((l) => l.state !== 'ready')) throw new Error('index failed');
       rmSync(cacheDir, { recursive: true, force: true });
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     const { openImageLayers } = await import('../shared/layers/open-image.js');
     const ours = async () => {
       const out = mkdtempSync(path.join(os.tmpdir(), 'bench-ours-'));
-      const r = await openImageLayers(`oci:${REALISTIC}:${tag}`, {}, { cacheDir, contentCacheMin: Infinity });
+      const r = await openImageLayers(`oci:${REALISTIC}:${tag}`, {}, { cacheDir });
       await r.layers.extract(path.join(out, 'rootfs'));
       await r.close();
       rmSync(out, { recursive: true, force: true });

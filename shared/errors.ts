@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'NETWORK_ERROR'
   | 'UI_NOT_BUILT'
   | 'PORT_IN_USE'
+  | 'LAYER_INDEX_CORRUPT'
   | 'INTERNAL';
 
 export class ExplorerError extends Error {
