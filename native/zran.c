@@ -233,7 +233,8 @@ static double num_prop(napi_env env, napi_value o, const char *name, double dflt
   double d = dflt;
   if (napi_has_named_property(env, o, name, &has) != napi_ok || !has) return dflt;
   napi_get_named_property(env, o, name, &v);
-  if (napi_get_value_double(env, v, &d) != napi_ok) return dflt;
+  // booleans and numbers alike (true -> 1)
+  if (napi_coerce_to_number(env, v, &v) != napi_ok || napi_get_value_double(env, v, &d) != napi_ok) return dflt;
   return d;
 }
 

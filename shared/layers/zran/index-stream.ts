@@ -10,7 +10,7 @@ const MEMBER_SPAN = 64 * 1024;
 /** gunzip for the index pass: the same bytes as zlib.createGunzip, plus restart points into `b`. */
 export function gzipPointsStream(b: RestartPointsBuilder, js = false): Duplex {
   return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
-    const inf = openInflater({ record: true, span: b.span, memberSpan: MEMBER_SPAN, level: WINDOW_LEVEL }, js);
+    const inf = openInflater({ record: true, span: b.span, memberSpan: MEMBER_SPAN, level: WINDOW_LEVEL }, { js });
     yield* inflateChunks(source, inf, {
       onPoints: (ps) => {
         for (const p of ps) b.add(p);

@@ -16,10 +16,15 @@ class NativeInflater implements Inflater {
   constructor(
     private readonly z: ZranAddon,
     o: OpenOptions,
+    private readonly sync: boolean,
   ) {
     this.h = z.open(o);
   }
   write(input: Buffer, output: Buffer): Promise<Step> {
+    if (this.sync) {
+      const [err, consumed, produced, points] = this.z.writeSync(this.h, input, output);
+      return err ? Promise.reject(err) : Promise.resolve({ consumed, produced, points });
+    }
     this.busy = true;
     return new Promise((resolve, reject) =>
       this.z.write(this.h, input, output, (err, consumed, produced, points) => {
@@ -40,13 +45,16 @@ class NativeInflater implements Inflater {
   }
 }
 
-/** The addon's inflater when it is built, else pako's (or pako's when `js` is set). */
-export function openInflater(o: OpenOptions, js = false): Inflater {
-  const z = js ? undefined : addon();
-  return z ? new NativeInflater(z, o) : new PakoInflater(o);
+/**
+ * The addon's inflater when it is built, else pako's (or pako's when `js` is set). `sync` keeps the
+ * addon on this thread: for reads, which decode at most a span, the thread-pool round trips cost more.
+ */
+export function openInflater(o: OpenOptions, opts: { js?: boolean; sync?: boolean } = {}): Inflater {
+  const z = opts.js ? undefined : addon();
+  return z ? new NativeInflater(z, o, opts.sync === true) : new PakoInflater(o);
 }
 
-const OUT = 1024 * 1024;
+const OUT_SIZE = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -54,8 +62,9 @@ const EMPTY = Buffer.alloc(0);
  * pool inflates while this thread hashes and scans (what Node's zlib stream does). `end` says the
  * input must stop between gzip members (the index pass); reads stop early and leave it off.
  */
-export async function* inflateChunks(source: AsyncIterable<Buffer>, inf: Inflater, opts: { onPoints?: (p: RawPoint[]) => void; checkEnd?: boolean } = {}): AsyncGenerator<Buffer> {
+export async function* inflateChunks(source: AsyncIterable<Buffer>, inf: Inflater, opts: { onPoints?: (p: RawPoint[]) => void; checkEnd?: boolean; outSize?: number } = {}): AsyncGenerator<Buffer> {
   let job: { step: Promise<Step>; out: Buffer } | undefined;
+  const OUT = opts.outSize ?? OUT_SIZE;
   const start = (input: Buffer) => {
     const out = Buffer.allocUnsafe(OUT);
     return { step: inf.write(input, out), out };

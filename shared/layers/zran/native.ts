@@ -44,6 +44,8 @@ export type Handle = object;
 export interface ZranAddon {
   open(o: OpenOptions): Handle;
   write(h: Handle, input: Buffer, output: Buffer, cb: (err: Error | null, consumed: number, produced: number, points: RawPoint[]) => void): void;
+  /** The same on this thread: no round trip to the pool (reads decode little; the hop would dominate). */
+  writeSync(h: Handle, input: Buffer, output: Buffer): [Error | null, number, number, RawPoint[]];
   state(h: Handle): number;
   close(h: Handle): void;
 }

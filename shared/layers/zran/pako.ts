@@ -105,6 +105,9 @@ export class PakoInflater implements Inflater {
         }
         if (!s.avail_in) break;
         pako.inflateReset2(s, 31);
+        // pako's reset zeroes wsize but keeps the window array, and its updatewindow then never fills
+        // the window again (zlib re-sizes it): drop the array so the next member gets a fresh one.
+        s.state.window = null;
         this.mode = INFLATING;
         if (record && this.outTotal - this.lastOut >= (this.o.memberSpan ?? 1 << 16)) {
           points.push({ out: this.outTotal, in: this.inTotal, bits: -1, crc: 0, windowSize: 0, window: null });

@@ -49,6 +49,9 @@ export async function* decodeRange(source: ImageSource, desc: Descriptor, idx: L
   } catch (err) {
     throw asDecodeError(err, desc.digest, idx.meta.compression);
   }
+  // Cancelling stops the source at once (a file or socket read in flight), not at its next chunk.
+  const onAbort = () => raw.destroy(cancelled());
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
   const decoded = gzip ? gunzipFrom(raw, p, window, opts.jsInflater === true) : unzstd(raw);
   const whole = e !== undefined && start === idx.cols.offset[e] && end === start + idx.cols.size[e]!;
   let crc = 0;
@@ -79,8 +82,10 @@ export async function* decodeRange(source: ImageSource, desc: Descriptor, idx: L
       if (pos >= end) return;
     }
   } catch (err) {
+    if (opts.signal?.aborted) throw cancelled();
     throw err instanceof ExplorerError ? err : asDecodeError(err, desc.digest, idx.meta.compression);
   } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
     raw.destroy();
   }
   throw new ExplorerError('LAYER_DECODE_FAILED', `Layer ${shortDigest(desc.digest)} ended at byte ${pos} of its tar, before byte ${end} that was asked for: the blob is truncated; fetch it again.`, { digest: desc.digest });
@@ -97,7 +102,7 @@ async function* gunzipFrom(raw: Readable, p: RestartPoint, window: Buffer | unde
     byte = r.value[0]!;
     first = r.value.subarray(1);
   }
-  const inf = openInflater({ raw: p.bits >= 0, bits: Math.max(p.bits, 0), byte, ...(window?.length ? { window } : {}), inOffset: p.in, outOffset: p.out }, js);
+  const inf = openInflater({ raw: p.bits >= 0, bits: Math.max(p.bits, 0), byte, ...(window?.length ? { window } : {}), inOffset: p.in, outOffset: p.out }, { js, sync: true });
   async function* rest(): AsyncGenerator<Buffer> {
     if (first.length) yield first;
     for (;;) {
@@ -106,7 +111,7 @@ async function* gunzipFrom(raw: Readable, p: RestartPoint, window: Buffer | unde
       yield r.value;
     }
   }
-  yield* inflateChunks(rest(), inf);
+  yield* inflateChunks(rest(), inf, { outSize: 256 * 1024 });
 }
 
 /** zstd from a frame start (or the blob's start). */
