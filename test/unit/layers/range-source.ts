@@ -26,15 +26,13 @@ export class RangeSource implements ImageSource {
     const start = opts.start ?? 0;
     const end = Math.min(opts.end ?? b.length, b.length);
     this.requests.push({ digest: desc.digest, start, end });
-    const self = this;
-    const s = Readable.from(
-      (async function* () {
-        for (let i = start; i < end; i += self.chunk) {
-          if (self.gate) await self.gate();
-          yield b.subarray(i, Math.min(i + self.chunk, end));
-        }
-      })(),
-    );
+    const serve = async function* (this: RangeSource) {
+      for (let i = start; i < end; i += this.chunk) {
+        if (this.gate) await this.gate();
+        yield b.subarray(i, Math.min(i + this.chunk, end));
+      }
+    };
+    const s = Readable.from(serve.call(this));
     this.streams.push(s);
     return s;
   }
