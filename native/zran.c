@@ -134,10 +134,23 @@ static void execute(napi_env env, void *data) {
       }
     }
     if (!s->avail_in || !s->avail_out) break;
+    // Between points inflate runs freely (Z_NO_FLUSH, output capped where the next point falls due);
+    // only then does it stop at each block boundary (Z_BLOCK) until one comes: the bulk of the work
+    // is plain inflate, as in Node's zlib.
+    int due = z->record && z->out_total - z->last_out >= z->span;
+    uInt held = 0;
+    if (z->record && !due) {
+      double left = z->span - (z->out_total - z->last_out);
+      if (left < s->avail_out) {
+        held = s->avail_out - (uInt)left;
+        s->avail_out = (uInt)left;
+      }
+    }
     uInt bi = s->avail_in, bo = s->avail_out;
-    int ret = inflate(s, z->record ? Z_BLOCK : Z_NO_FLUSH);
+    int ret = inflate(s, due ? Z_BLOCK : Z_NO_FLUSH);
     z->in_total += bi - s->avail_in;
     z->out_total += bo - s->avail_out;
+    s->avail_out += held;
     if (ret == Z_STREAM_END) {
       // gzip mode read the member's trailer itself; a raw resume skips it (crc32 + size, 8 bytes)
       if (z->raw) {
@@ -153,9 +166,7 @@ static void execute(napi_env env, void *data) {
       snprintf(z->msg, sizeof z->msg, "%s", s->msg ? s->msg : "invalid deflate data");
       break;
     }
-    if (z->record && (s->data_type & 128) && !(s->data_type & 64) && z->out_total - z->last_out >= z->span &&
-        z->npts < MAX_POINTS_PER_JOB)
-      add_point(z);
+    if (due && (s->data_type & 128) && !(s->data_type & 64) && z->npts < MAX_POINTS_PER_JOB) add_point(z);
   }
   z->consumed = z->in_len - s->avail_in;
   z->produced = z->out_len - s->avail_out;

@@ -2,8 +2,8 @@ import { Duplex } from 'node:stream';
 import { inflateChunks, openInflater } from './inflater.js';
 import type { RestartPointsBuilder } from './points.js';
 
-/** Windows are stored deflated at this level (6 vs 1: 4 % smaller, no slower here; docs/benchmarks.md). */
-const WINDOW_LEVEL = 6;
+/** Windows are stored deflated at level 1: 4 % bigger than at 6, several times faster (docs/restart-points.md). */
+const WINDOW_LEVEL = 1;
 /** A gzip member start is kept as a point once this much output has passed since the last point. */
 const MEMBER_SPAN = 64 * 1024;
 

@@ -115,11 +115,22 @@ export class PakoInflater implements Inflater {
         }
       }
       if (!s.avail_in || !s.avail_out) break;
+      // As in native/zran.c: plain inflate up to where the next point falls due, then block by block.
+      const due = record && this.outTotal - this.lastOut >= span;
+      let held = 0;
+      if (record && !due) {
+        const left = span - (this.outTotal - this.lastOut);
+        if (left < s.avail_out) {
+          held = s.avail_out - left;
+          s.avail_out = left;
+        }
+      }
       const bi = s.avail_in;
       const bo = s.avail_out;
-      const ret = pako.inflate(s, record ? Z_BLOCK : Z_NO_FLUSH);
+      const ret = pako.inflate(s, due ? Z_BLOCK : Z_NO_FLUSH);
       this.inTotal += bi - s.avail_in;
       this.outTotal += bo - s.avail_out;
+      s.avail_out += held;
       if (ret === Z_STREAM_END) {
         if (this.raw) {
           this.raw = false;
@@ -130,7 +141,7 @@ export class PakoInflater implements Inflater {
       }
       if (ret === Z_BUF_ERROR) break;
       if (ret !== Z_OK) throw Object.assign(new Error(s.msg || 'invalid deflate data'), { code: 'Z_DATA_ERROR' });
-      if (record && s.data_type & 128 && !(s.data_type & 64) && this.outTotal - this.lastOut >= span) {
+      if (due && s.data_type & 128 && !(s.data_type & 64)) {
         points.push(this.point());
         this.lastOut = this.outTotal;
       }
