@@ -59,14 +59,22 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * Inflates a stream of compressed chunks. The next job starts before a chunk is handed on, so the
- * pool inflates while this thread hashes and scans (what Node's zlib stream does). `end` says the
+ * pool inflates while this thread hashes and scans (what Node's zlib stream does). `checkEnd`: the
  * input must stop between gzip members (the index pass); reads stop early and leave it off.
+ * `discard` (reads): output before that many bytes is dropped without a fresh buffer per job (one
+ * scratch buffer; what is kept is copied out), `outStart` being the offset of the first output byte.
  */
-export async function* inflateChunks(source: AsyncIterable<Buffer>, inf: Inflater, opts: { onPoints?: (p: RawPoint[]) => void; checkEnd?: boolean; outSize?: number } = {}): AsyncGenerator<Buffer> {
+export async function* inflateChunks(
+  source: AsyncIterable<Buffer>,
+  inf: Inflater,
+  opts: { onPoints?: (p: RawPoint[]) => void; checkEnd?: boolean; outSize?: number; discard?: number; outStart?: number } = {},
+): AsyncGenerator<Buffer> {
   let job: { step: Promise<Step>; out: Buffer } | undefined;
   const OUT = opts.outSize ?? OUT_SIZE;
+  const scratch = opts.discard !== undefined ? Buffer.allocUnsafe(OUT) : undefined;
+  let pos = opts.outStart ?? 0;
   const start = (input: Buffer) => {
-    const out = Buffer.allocUnsafe(OUT);
+    const out = scratch ?? Buffer.allocUnsafe(OUT);
     return { step: inf.write(input, out), out };
   };
   try {
@@ -76,14 +84,19 @@ export async function* inflateChunks(source: AsyncIterable<Buffer>, inf: Inflate
       job = cur;
       for (;;) {
         const { consumed, produced, points }: Step = await cur.step;
-        const out = cur.out;
         off += consumed;
+        let piece: Buffer | undefined;
+        if (produced && scratch) {
+          const a = Math.max(0, opts.discard! - pos);
+          if (a < produced) piece = Buffer.from(cur.out.subarray(a, produced)); // before the scratch is reused
+        } else if (produced) piece = cur.out.subarray(0, produced);
+        pos += produced;
         // More to do while input is left or the output filled up (zlib may hold more for it).
         const more: boolean = off < chunk.length || produced === OUT;
         job = undefined;
         if (more) job = cur = start(off < chunk.length ? chunk.subarray(off) : EMPTY);
         if (points.length) opts.onPoints?.(points);
-        if (produced) yield out.subarray(0, produced);
+        if (piece) yield piece;
         if (!more) break;
       }
     }

@@ -52,11 +52,12 @@ export async function* decodeRange(source: ImageSource, desc: Descriptor, idx: L
   // Cancelling stops the source at once (a file or socket read in flight), not at its next chunk.
   const onAbort = () => raw.destroy(cancelled());
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const decoded = gzip ? gunzipFrom(raw, p, window, opts.jsInflater === true) : unzstd(raw);
+  const decoded = gzip ? gunzipFrom(raw, p, window, from, opts.jsInflater === true) : unzstd(raw);
   const whole = e !== undefined && start === idx.cols.offset[e] && end === start + idx.cols.size[e]!;
   let crc = 0;
   let header: Buffer[] = [];
-  let pos = p.out;
+  // gzip output arrives from `from` on (the skipped part is dropped by the inflater), zstd from the point.
+  let pos = gzip ? Math.max(from, p.out) : p.out;
   try {
     for await (const chunk of decoded) {
       if (opts.signal?.aborted) throw cancelled();
@@ -92,7 +93,7 @@ export async function* decodeRange(source: ImageSource, desc: Descriptor, idx: L
 }
 
 /** gzip from a restart point: raw inflate primed with the leftover bits and the window, or a member start. */
-async function* gunzipFrom(raw: Readable, p: RestartPoint, window: Buffer | undefined, js: boolean): AsyncGenerator<Buffer> {
+async function* gunzipFrom(raw: Readable, p: RestartPoint, window: Buffer | undefined, from: number, js: boolean): AsyncGenerator<Buffer> {
   const it = (raw as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   let first: Buffer = Buffer.alloc(0);
   let byte = 0;
@@ -111,7 +112,7 @@ async function* gunzipFrom(raw: Readable, p: RestartPoint, window: Buffer | unde
       yield r.value;
     }
   }
-  yield* inflateChunks(rest(), inf, { outSize: 256 * 1024 });
+  yield* inflateChunks(rest(), inf, { outSize: 256 * 1024, discard: from, outStart: p.out });
 }
 
 /** zstd from a frame start (or the blob's start). */
