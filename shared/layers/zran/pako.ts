@@ -1,5 +1,6 @@
-import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
+import pakoInflate from 'pako/lib/zlib/inflate.js';
+import PakoZStream from 'pako/lib/zlib/zstream.js';
 import { crc32 } from '../crc32.js';
 import type { OpenOptions, RawPoint } from './native.js';
 import { MEMBER_END, type Inflater, type Step } from './types.js';
@@ -27,9 +28,9 @@ interface PakoInflate {
   inflateEnd(s: ZStream): number;
   inflateSetDictionary(s: ZStream, dict: Uint8Array): number;
 }
-const require = createRequire(import.meta.url);
-const pako = require('pako/lib/zlib/inflate.js') as PakoInflate;
-const ZStreamCtor = require('pako/lib/zlib/zstream.js') as new () => ZStream;
+// Static imports (not createRequire) so that the Electron build bundles them like everything else.
+const pako = pakoInflate as unknown as PakoInflate;
+const ZStreamCtor = PakoZStream as unknown as new () => ZStream;
 
 const Z_OK = 0;
 const Z_STREAM_END = 1;
