@@ -48,6 +48,8 @@ export type ErrorCode =
 
   /** The shared cache's lock is held by another process for too long (shared/store/lock.ts). */
   | 'CACHE_BUSY'
+
+  | 'LAYER_INDEX_CORRUPT'
   | 'INTERNAL';
 
 export class ExplorerError extends Error {

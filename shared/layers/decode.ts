@@ -1,8 +1,10 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, type Duplex, type Readable, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { ExplorerError } from '../errors.js';
 import { createDigester, parseDigest, shortDigest, type Digest } from '../oci/digest.js';
 import { jsZstdTransform } from './zstd-js.js';
+import { gzipPointsStream } from './zran/index-stream.js';
+import type { RestartPointsBuilder } from './zran/points.js';
 
 // Layer blobs are decoded by their magic bytes (media types lie: docker-save says "tar" for gzip;
 // eStargz is multi-member gzip, which Node's gunzip reads member after member).
@@ -93,6 +95,12 @@ export async function openDecoded(
     blobVerified?: boolean;
     /** Skip hashing the uncompressed bytes (re-reads of a layer already indexed: extract, read). */
     noDiffHash?: boolean;
+    /**
+     * Record restart points here (the index pass): gzip is then inflated by zran/ (the addon, or pako
+     * with `jsInflater`), zstd by the frame-by-frame decoder, which reports frame starts.
+     */
+    restart?: RestartPointsBuilder;
+    jsInflater?: boolean;
   } = {},
 ): Promise<DecodedLayer> {
   const limits = { ...DEFAULTS, ...opts.limits };
@@ -118,11 +126,16 @@ export async function openDecoded(
       cb(null, chunk);
     },
   });
-  const dec: Transform =
+  const rp = opts.restart;
+  const dec: Duplex =
     compression === 'gzip'
-      ? zlib.createGunzip({ chunkSize: 1024 * 1024, highWaterMark: HWM } as zlib.ZlibOptions)
+      ? rp
+        ? gzipPointsStream(rp, opts.jsInflater === true)
+        : zlib.createGunzip({ chunkSize: 1024 * 1024, highWaterMark: HWM } as zlib.ZlibOptions)
       : compression === 'zstd'
-        ? zstdTransform()
+        ? rp
+          ? jsZstdTransform((c, u) => rp.addFrame(u, c))
+          : zstdTransform()
         : new Transform({ highWaterMark: HWM, transform: (c, _e, cb) => cb(null, c) });
   const meter = new Transform({
     highWaterMark: HWM,
@@ -164,7 +177,7 @@ export async function openDecoded(
 }
 
 /** zstd: Node's zlib when it has it (Node >= 22.15 / Electron), else fzstd, frame by frame (zstd-js.ts). */
-function zstdTransform(): Transform {
+export function zstdTransform(): Transform {
   const native = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
   return native ? native() : jsZstdTransform();
 }

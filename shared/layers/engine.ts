@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
 import os from 'node:os';
-import { closeSync, copyFileSync, createReadStream, existsSync, openSync, promises as fsp, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, promises as fsp, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ExplorerError, toExplorerError, type Problem } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
@@ -47,8 +47,8 @@ export interface LayerEngineOptions {
   /** Worker threads for indexing (layers in parallel); 0 = one layer after another in this thread. Default: CPUs/2 (max 4) above 2 CPUs, else 0. */
   workers?: number;
   limits?: DecodeLimits;
-  /** Keep an uncompressed copy of compressed layers at least this big (bytes) for fast reads. Default 16 MiB; Infinity = never. */
-  contentCacheMin?: number;
+  /** Output bytes between restart points of compressed layers (default indexer.ts RESTART_SPAN; 0 = none). */
+  restartSpan?: number;
 }
 
 export class ImageLayers extends EventEmitter {
@@ -90,12 +90,6 @@ export class ImageLayers extends EventEmitter {
 
   get count(): number {
     return this.layers.length;
-  }
-
-  private contentFile(i: number): string | undefined {
-    const d = this.layers[i]!.descriptor;
-    const min = this.opts.contentCacheMin ?? 16 * 1024 * 1024;
-    return d.size >= min ? this.store.contentFile(d.digest) : undefined;
   }
 
   /**
@@ -145,7 +139,7 @@ export class ImageLayers extends EventEmitter {
       blobVerified: true,
       ...(info.diffId ? { diffId: info.diffId } : {}),
       ...(this.opts.limits ? { limits: this.opts.limits } : {}),
-      ...(this.contentFile(i) ? { contentFile: this.contentFile(i)! } : {}),
+      ...(this.opts.restartSpan !== undefined ? { restartSpan: this.opts.restartSpan } : {}),
       ...(signal ? { signal } : {}),
       onProgress: (p: { bytesDone: number; entries: number }) => emit({ layerDigest: d.digest, layer: i, bytesDone: p.bytesDone, bytesTotal: d.size, entries: p.entries }),
     };
@@ -294,8 +288,7 @@ export class ImageLayers extends EventEmitter {
     const start = Math.min(Math.max(opts.start ?? 0, 0), loc.size);
     const end = Math.min(opts.end ?? loc.size, loc.size);
     const idx = this.indexes[loc.layer]!;
-    const cf = this.store.contentFile(this.layers[loc.layer]!.descriptor.digest);
-    return openLayerRange(this.source, this.layers[loc.layer]!.descriptor, idx, loc.offset + start, loc.offset + Math.max(end, start), { contentFile: cf, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return openLayerRange(this.source, this.layers[loc.layer]!.descriptor, idx, loc.offset + start, loc.offset + Math.max(end, start), { entry: loc.entry, ...(opts.signal ? { signal: opts.signal } : {}) });
   }
 
   async readFileBuffer(path: string, opts: { layer?: number; start?: number; end?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
@@ -318,10 +311,8 @@ export class ImageLayers extends EventEmitter {
         const layer = files[0]!.layer;
         const info = this.layers[layer]!;
         const idx = this.indexes[layer]!;
-        const cf = this.store.contentFile(info.descriptor.digest);
         let stream: Readable;
         if (idx.meta.compression === 'none') stream = await this.source.openBlob(info.descriptor, signal ? { signal } : {});
-        else if (existsSync(cf)) stream = createReadStream(cf, { highWaterMark: 1 << 20 });
         else stream = (await openDecoded(await openVerified(this.source, info.descriptor, signal), info.descriptor.digest, { noDiffHash: true })).stream;
         await writeRanges(stream, files, signal, onFile);
       },

@@ -1,12 +1,17 @@
-import { createWriteStream, promises as fsp } from 'node:fs';
-import path from 'node:path';
-import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { ExplorerError, toExplorerError, type Problem } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { openDecoded, type DecodeLimits } from './decode.js';
 import { IndexBuilder, type LayerIndex } from './tarindex.js';
 import { TarScanner } from './tarscan.js';
+import { RestartPointsBuilder } from './zran/points.js';
+
+/**
+ * Output bytes between gzip restart points. 2 MiB keeps the points at ~1.5 % of the blob (32 KiB
+ * windows deflate to ~15 KiB in real layers) while a read decodes at most 2 MiB from its point
+ * (≤ 10 ms with the addon, ≤ 25 ms with pako); measured in docs/benchmarks.md.
+ */
+export const RESTART_SPAN = 2 * 1024 * 1024;
 
 export interface IndexLayerOptions {
   digest: Digest;
@@ -14,14 +19,10 @@ export interface IndexLayerOptions {
   compressedSize: number;
   limits?: DecodeLimits;
   signal?: AbortSignal;
-  /** Keep a copy of the uncompressed tar here (random reads in big compressed layers). */
-  contentFile?: string;
-  /**
-   * Most bytes the content copy may take (default: the cache volume's free space less a reserve of
-   * max(1 GiB, 10 % of the volume)). Past it the copy is dropped and indexing goes on: reads then decode
-   * from the start. A decompression bomb can therefore never fill the disk.
-   */
-  contentBudget?: number;
+  /** Output bytes between restart points of compressed layers (default RESTART_SPAN); 0 records none. */
+  restartSpan?: number;
+  /** Index gzip with the JavaScript inflater even when the addon is built (tests, benchmarks). */
+  jsInflater?: boolean;
   /** The blob stream is wrapped in a VerifyingStream for `digest` (lets raw layers skip re-hashing). */
   blobVerified?: boolean;
   onProgress?: (p: { bytesDone: number; entries: number }) => void;
@@ -44,43 +45,33 @@ export async function indexLayerStream(blob: Readable, opts: IndexLayerOptions):
   let diffId: Digest | undefined;
   let complete = false;
   let fatal: Problem | undefined;
-  let ws: ReturnType<typeof createWriteStream> | undefined;
-  let tmp: string | undefined;
+  const span = opts.restartSpan ?? RESTART_SPAN;
+  const restart = span > 0 ? new RestartPointsBuilder(span) : undefined;
   const onAbort = () => blob.destroy(new ExplorerError('CANCELLED', 'Indexing was cancelled.'));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (opts.signal?.aborted) throw new ExplorerError('CANCELLED', 'Indexing was cancelled.');
-    const dec = await openDecoded(blob, opts.digest, { ...(opts.diffId ? { diffId: opts.diffId } : {}), ...(opts.limits ? { limits: opts.limits } : {}), blobVerified: opts.blobVerified === true });
+    const dec = await openDecoded(blob, opts.digest, {
+      ...(opts.diffId ? { diffId: opts.diffId } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
+      ...(restart ? { restart } : {}),
+      jsInflater: opts.jsInflater === true,
+      blobVerified: opts.blobVerified === true,
+    });
     compression = dec.stats.compression;
-    let budget = 0;
-    // An uncompressed layer is read in place by range (read.ts, extract): a copy would never be used.
-    if (opts.contentFile && compression !== 'none') {
-      await fsp.mkdir(path.dirname(opts.contentFile), { recursive: true });
-      budget = opts.contentBudget ?? (await freeBudget(path.dirname(opts.contentFile)));
-      tmp = `${opts.contentFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-      ws = createWriteStream(tmp);
-    }
-    const dropCopy = async () => {
-      ws!.destroy();
-      await fsp.rm(tmp!, { force: true });
-      ws = undefined;
-      tmp = undefined;
-    };
     let lastReport = 0;
     let tarFailed = false;
     for await (const chunk of dec.stream as AsyncIterable<Buffer>) {
-      if (ws && dec.stats.bytesOut > budget) await dropCopy();
       if (!tarFailed) {
         try {
           scanner.write(chunk);
         } catch (e) {
-          // Keep reading: the digest and diff_id are still worth checking; entries stop here.
+          // Stop here: entries end at the damage (the digest check is lost with the rest of the stream).
           tarFailed = true;
           fatal = problemOf(e);
-          if (!ws) break;
+          break;
         }
       }
-      if (ws && !ws.write(chunk)) await once(ws, 'drain');
       if (opts.onProgress && dec.stats.bytesIn - lastReport >= 1 << 22) {
         lastReport = dec.stats.bytesIn;
         opts.onProgress({ bytesDone: dec.stats.bytesIn, entries: builder.count });
@@ -94,12 +85,6 @@ export async function indexLayerStream(blob: Readable, opts: IndexLayerOptions):
         fatal = problemOf(e);
       }
     }
-    if (ws && !fatal) {
-      ws.end();
-      await once(ws, 'close');
-      await fsp.rename(tmp!, opts.contentFile!);
-      tmp = undefined;
-    }
     uncompressed = dec.stats.bytesOut;
     diffId = dec.stats.diffId;
     opts.onProgress?.({ bytesDone: dec.stats.bytesIn, entries: builder.count });
@@ -110,13 +95,9 @@ export async function indexLayerStream(blob: Readable, opts: IndexLayerOptions):
     complete = false;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    if (ws && tmp) {
-      ws.destroy();
-      await fsp.rm(tmp, { force: true });
-    }
   }
   if (fatal) builder.problems.unshift(fatal);
-  return builder.finish({
+  const idx = builder.finish({
     digest: opts.digest,
     ...(diffId ? { diffId } : {}),
     compression,
@@ -124,16 +105,8 @@ export async function indexLayerStream(blob: Readable, opts: IndexLayerOptions):
     uncompressedSize: uncompressed,
     complete: complete && !fatal,
   });
-}
-
-/** Free bytes on the volume of `dir` less a reserve; 0 when it cannot be told (no copy then). */
-async function freeBudget(dir: string): Promise<number> {
-  try {
-    const st = await fsp.statfs(dir);
-    return Math.max(0, st.bavail * st.bsize - Math.max(1024 ** 3, 0.1 * st.blocks * st.bsize));
-  } catch {
-    return 0;
-  }
+  if (restart && compression !== 'none') idx.restart = restart.finish(opts.digest);
+  return idx;
 }
 
 function problemOf(e: unknown): Problem {

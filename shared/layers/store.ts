@@ -5,14 +5,16 @@ import { defaultCacheDir } from '../store/paths.js';
 // Bigger index files are not read: a planted 1 PB file is skipped, not slurped.
 import { MAX_INDEX_BYTES } from '../store/scan.js';
 import { crc32 } from './crc32.js';
+import { RestartPoints } from './zran/points.js';
 import { COLUMN_CTORS, COLUMN_NAMES, LayerIndex, type IndexColumns, type LayerIndexMeta } from './tarindex.js';
 
 // Persisted layer indexes, keyed by the layer (blob) digest: a layer indexed once is never scanned
-// again, in any image. File = magic, JSON header, then 8-aligned sections (strings, columns), with a
-// crc32 of the body; anything that does not validate is ignored and re-indexed.
+// again, in any image. File = magic, JSON header, then 8-aligned sections (strings, columns, and for
+// compressed layers the restart points: `rpoints` rows and `rwindows`), with a crc32 of the body;
+// anything that does not validate is ignored and re-indexed.
 
 const MAGIC = Buffer.from('OCIXIDX\0', 'latin1');
-export const INDEX_FORMAT_VERSION = 2;
+export const INDEX_FORMAT_VERSION = 3;
 
 /** The cache folder per platform conventions; OCI_EXPLORER_CACHE overrides (tests, portable installs). */
 export { defaultCacheDir } from '../store/paths.js';
@@ -22,17 +24,14 @@ export function indexPath(cacheDir: string, digest: Digest): string {
   return path.join(cacheDir, 'layer-index', `v${INDEX_FORMAT_VERSION}`, algorithm, `${hex}.idx`);
 }
 
-export function contentPath(cacheDir: string, digest: Digest): string {
-  const { algorithm, hex } = parseDigest(digest);
-  return path.join(cacheDir, 'layer-content', algorithm, `${hex}.tar`);
-}
-
 interface Header {
   version: number;
   meta: LayerIndexMeta;
   count: number;
   sections: Record<string, [number, number]>;
   bodyCrc: number;
+  /** Output bytes between restart points, when the layer has them (sections rpoints, rwindows). */
+  restartSpan?: number;
 }
 
 export function serializeIndex(idx: LayerIndex): Buffer {
@@ -55,8 +54,12 @@ export function serializeIndex(idx: LayerIndex): Buffer {
     const a = idx.cols[k];
     add(k, Buffer.from(a.buffer, a.byteOffset, a.byteLength));
   }
+  if (idx.restart) {
+    add('rpoints', idx.restart.table);
+    add('rwindows', idx.restart.windows);
+  }
   const body = Buffer.concat(parts);
-  const header: Header = { version: INDEX_FORMAT_VERSION, meta: idx.meta, count: idx.count, sections, bodyCrc: crc32(body) };
+  const header: Header = { version: INDEX_FORMAT_VERSION, meta: idx.meta, count: idx.count, sections, bodyCrc: crc32(body), ...(idx.restart ? { restartSpan: idx.restart.span } : {}) };
   const hjson = Buffer.from(JSON.stringify(header), 'utf8');
   const lenBuf = Buffer.alloc(8);
   lenBuf.writeUInt32LE(hjson.length, 0);
@@ -95,7 +98,15 @@ export function deserializeIndex(buf: Buffer, digest: Digest): LayerIndex | unde
       new Uint8Array(ab).set(b);
       cols[k] = new Ctor(ab);
     }
-    return new LayerIndex(header.meta, n, paths, extras, cols as unknown as IndexColumns);
+    const idx = new LayerIndex(header.meta, n, paths, extras, cols as unknown as IndexColumns);
+    if (header.restartSpan !== undefined) {
+      // Copies: the file buffer is not kept alive by a slice of it.
+      const table = Buffer.from(sec('rpoints'));
+      const windows = Buffer.from(sec('rwindows'));
+      if (!RestartPoints.valid(table, windows)) return undefined;
+      idx.restart = new RestartPoints(header.restartSpan, table, windows, digest);
+    }
+    return idx;
   } catch {
     return undefined;
   }
@@ -131,9 +142,5 @@ export class IndexStore {
   /** Keeps these layers' cache entries while `owner` (an open image) lives or until released. */
   async pin(digests: readonly Digest[], owner?: object): Promise<CacheLease | undefined> {
     return this.cache.pin([...new Set(digests)].map((d) => `blob:${d}`), owner ? { owner } : {}).catch(() => undefined);
-  }
-
-  contentFile(digest: Digest): string {
-    return contentPath(this.dir, digest);
   }
 }

@@ -4,6 +4,7 @@ import { crc32 } from './crc32.js';
 import type { Compression } from './decode.js';
 import { basename, dirname, join, normalizeEntryPath } from './paths.js';
 import type { TarHeader, TarSink } from './tarscan.js';
+import type { RestartPoints } from './zran/points.js';
 import { ENTRY_TYPES, FLAG, type EntryType, type LayerEntry } from './types.js';
 
 // The per-layer index: columns (typed arrays) plus one array of path strings and one of "extra"
@@ -61,6 +62,9 @@ function allocColumns(n: number): IndexColumns {
 }
 
 export class LayerIndex {
+  /** Where reads can start decoding a compressed layer (zran/points.ts); absent for raw tars. */
+  restart?: RestartPoints;
+
   constructor(
     readonly meta: LayerIndexMeta,
     readonly count: number,

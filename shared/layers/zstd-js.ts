@@ -88,11 +88,15 @@ export function frameAt(b: Uint8Array): Frame | undefined {
   return h.declared !== undefined ? { end: h.len + n, declared: h.declared } : { end: h.len + n };
 }
 
-export function jsZstdTransform(): Transform {
+/** `onFrame` hears of each data frame's start: its offset in the blob and in the decoded stream (restart points). */
+export function jsZstdTransform(onFrame?: (compressedOffset: number, decodedOffset: number) => void): Transform {
   let pending: Buffer = Buffer.alloc(0);
+  let received = 0;
+  let decoded = 0;
   /** A big frame being decoded by the streaming decoder, and where it ends. */
   let big: { dec: FzstdDecompress; walker: BlockWalker } | undefined;
   const out = (data: Uint8Array) => {
+    decoded += data.length;
     if (data.length) t.push(Buffer.from(data.buffer, data.byteOffset, data.length));
   };
   /** Feeds the big frame what belongs to it; returns the rest (the frames after it). */
@@ -145,12 +149,14 @@ export function jsZstdTransform(): Transform {
         }
         const h = f ? undefined : headerOf(pending);
         if (f && (f.declared ?? 0) <= MAX_WHOLE && f.end <= MAX_WHOLE) {
+          onFrame?.(received - pending.length, decoded);
           out(fzstdDecompress(pending.subarray(0, f.end)));
           pending = pending.subarray(f.end);
           continue;
         }
         // Big (or not yet complete and already big): stream this frame on its own.
         if (f || (h && ((h.declared ?? 0) > MAX_WHOLE || pending.length > MAX_WHOLE))) {
+          onFrame?.(received - pending.length, decoded);
           rest = startBig();
           break;
         }
@@ -161,6 +167,7 @@ export function jsZstdTransform(): Transform {
   const t: Transform = new Transform({
     transform(chunk: Buffer, _e, cb) {
       try {
+        received += chunk.length;
         drain(chunk);
         cb();
       } catch (e) {

@@ -36,7 +36,7 @@ class MemorySource implements ImageSource {
 
 const tmp = (p: string) => mkdtempSync(path.join(os.tmpdir(), p));
 
-async function image(layers: { tar: Buffer; compress?: 'gzip' | 'none'; corrupt?: boolean; badDiffId?: boolean }[], opts: { workers?: number; cacheDir?: string; contentCacheMin?: number } = {}) {
+async function image(layers: { tar: Buffer; compress?: 'gzip' | 'none'; corrupt?: boolean; badDiffId?: boolean }[], opts: { workers?: number; cacheDir?: string; restartSpan?: number } = {}) {
   const src = new MemorySource();
   const descs: Descriptor[] = [];
   const diffIds: Digest[] = [];
@@ -48,7 +48,7 @@ async function image(layers: { tar: Buffer; compress?: 'gzip' | 'none'; corrupt?
     diffIds.push(l.badDiffId ? digestOf('nope') : digestOf(l.tar));
   }
   const cacheDir = opts.cacheDir ?? tmp('oci-cache-');
-  return { src, descs, diffIds, cacheDir, layers: new ImageLayers(src, descs, diffIds, { cacheDir, workers: opts.workers ?? 2, ...(opts.contentCacheMin !== undefined ? { contentCacheMin: opts.contentCacheMin } : {}) }) };
+  return { src, descs, diffIds, cacheDir, layers: new ImageLayers(src, descs, diffIds, { cacheDir, workers: opts.workers ?? 2, ...(opts.restartSpan !== undefined ? { restartSpan: opts.restartSpan } : {}) }) };
 }
 
 describe('ImageLayers', () => {
@@ -98,7 +98,7 @@ describe('ImageLayers', () => {
 
   it('extraction writes layers side by side; one failing layer stops the rest and nothing is left behind', async () => {
     const tars = await Promise.all([0, 1, 2, 3].map((k) => makeTar(Array.from({ length: 300 }, (_, i) => ({ name: `l${k}/f${i}`, content: `layer ${k} file ${i}\n`.repeat(50) })))));
-    const img = await image(tars.map((tar) => ({ tar, compress: 'gzip' as const })), { workers: 0, contentCacheMin: Infinity });
+    const img = await image(tars.map((tar) => ({ tar, compress: 'gzip' as const })), { workers: 0 });
     await img.layers.index();
     const ok = path.join(tmp('oci-lanes-'), 'root');
     const r = await img.layers.extract(ok);
@@ -170,8 +170,9 @@ describe('ImageLayers', () => {
       { name: 'loop1', type: 'symlink', linkname: 'loop2' },
       { name: 'loop2', type: 'symlink', linkname: '/loop1' },
     ]);
-    for (const [compress, contentCacheMin] of [['gzip', 0], ['gzip', Infinity], ['none', 0]] as const) {
-      const img = await image([{ tar: t, compress }, { tar: await makeTar([{ name: 'x', content: 'x' }]) }], { contentCacheMin });
+    // gzip with restart points every 64 KiB, gzip with none (decoded from the start), a raw tar.
+    for (const [compress, restartSpan] of [['gzip', 65_536], ['gzip', 0], ['none', undefined]] as const) {
+      const img = await image([{ tar: t, compress }, { tar: await makeTar([{ name: 'x', content: 'x' }]) }], { ...(restartSpan !== undefined ? { restartSpan } : {}) });
       await img.layers.index();
       for (const p of ['data/file.bin', 'data/hard', 'link', 'abs']) {
         expect((await img.layers.readFileBuffer(p, { start: 1000, end: 1010 })).equals(content.subarray(1000, 1010))).toBe(true);
