@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDigest, type Digest } from '../oci/digest.js';
+import { decodeName, encodeName } from '../tar/names.js';
 import { crc32 } from './crc32.js';
 import { COLUMN_CTORS, COLUMN_NAMES, LayerIndex, type IndexColumns, type LayerIndexMeta } from './tarindex.js';
 
@@ -10,7 +11,8 @@ import { COLUMN_CTORS, COLUMN_NAMES, LayerIndex, type IndexColumns, type LayerIn
 // crc32 of the body; anything that does not validate is ignored and re-indexed.
 
 const MAGIC = Buffer.from('OCIXIDX\0', 'latin1');
-export const INDEX_FORMAT_VERSION = 2;
+// v3: paths are stored as their raw bytes (non-UTF-8 names were Latin-1 before: see tar/names.ts).
+export const INDEX_FORMAT_VERSION = 3;
 
 /** The cache folder per platform conventions; OCI_EXPLORER_CACHE overrides (tests, portable installs). */
 export function defaultCacheDir(env: Record<string, string | undefined> = process.env): string {
@@ -52,7 +54,7 @@ export function serializeIndex(idx: LayerIndex): Buffer {
       off += pad;
     }
   };
-  add('paths', Buffer.from(idx.paths.join('\0'), 'utf8'));
+  add('paths', encodeName(idx.paths.join('\0')));
   add('extras', Buffer.from(JSON.stringify(idx.extras), 'utf8'));
   for (const k of COLUMN_NAMES) {
     const a = idx.cols[k];
@@ -84,7 +86,7 @@ export function deserializeIndex(buf: Buffer, digest: Digest): LayerIndex | unde
       return body.subarray(s[0], s[0] + s[1]);
     };
     const n = header.count;
-    const pathsText = sec('paths').toString('utf8');
+    const pathsText = decodeName(sec('paths'));
     const paths = n === 0 ? [] : pathsText.split('\0');
     if (paths.length !== n) return undefined;
     const extras = JSON.parse(sec('extras').toString('utf8')) as string[];

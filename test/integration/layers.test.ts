@@ -6,7 +6,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { MergedTree } from '../../shared/layers/merge.js';
 import { openImageLayers } from '../../shared/layers/open-image.js';
 import { parseOracle, type OracleLine } from '../fixtures/oracle.js';
-import { decodeName } from '../../shared/layers/tarscan.js';
+import { decodeName } from '../../shared/tar/names.js';
 import type { DockerBuiltFacts, EdgeFacts, MergeExpectations, RealisticFacts } from '../fixtures/types.js';
 
 // Acceptance (issue 3): our merged tree of every realistic fixture equals the umoci oracle listing;
@@ -135,7 +135,7 @@ function rawOracle(file: string): OracleLine[] {
     if (!line.length) continue;
     const tab = line.indexOf(0x09);
     const rest = parseOracle(line.subarray(tab).toString('utf8').replace(/^\t/, 'x\t'))[0]!;
-    out.push({ ...rest, path: decodeName(line.subarray(0, tab)).s });
+    out.push({ ...rest, path: decodeName(line.subarray(0, tab)) });
   }
   return out;
 }
@@ -151,7 +151,7 @@ describe('edge image (non-UTF-8, long names, xattrs, type changes)', () => {
       expect(normalise(ourLines(tree))).toEqual(normalise(oracle));
       checkExpectations(tree, facts.expect);
       for (const s of facts.expect.steps) checkStep(r.layers.diffLayer(s.layer).entries, s);
-      const bad = decodeName(Buffer.from(facts.nonUtf8NameHex, 'hex')).s;
+      const bad = decodeName(Buffer.from(facts.nonUtf8NameHex, 'hex'));
       expect(tree.get(bad)?.nonUtf8).toBe(true);
       for (const [p, want] of Object.entries(facts.xattrs)) {
         const got = Object.fromEntries(Object.entries(tree.get(p)!.xattrs ?? {}).map(([k, v]) => [k, Buffer.from(v, 'latin1').toString('base64')]));
