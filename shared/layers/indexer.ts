@@ -18,7 +18,7 @@ export interface IndexLayerOptions {
   contentFile?: string;
   /**
    * Most bytes the content copy may take (default: the cache volume's free space less a reserve of
-   * max(1 GiB, 10 % of the volume)). Past it the copy is dropped and indexing goes on: reads then decode
+   * max(1 GiB, 10 % of the volume), and at most 32× the compressed size + 256 MiB). Past it the copy is dropped and indexing goes on: reads then decode
    * from the start. A decompression bomb can therefore never fill the disk.
    */
   contentBudget?: number;
@@ -55,7 +55,9 @@ export async function indexLayerStream(blob: Readable, opts: IndexLayerOptions):
     let budget = 0;
     if (opts.contentFile) {
       await fsp.mkdir(path.dirname(opts.contentFile), { recursive: true });
-      budget = opts.contentBudget ?? (await freeBudget(path.dirname(opts.contentFile)));
+      // Bounded by the disk and by the layer's own size: a copy past 32× the compressed bytes (real
+      // layers expand 2-10×) is a bomb's or a zero-filled file's, not worth the disk; reads then decode.
+      budget = opts.contentBudget ?? Math.min(await freeBudget(path.dirname(opts.contentFile)), opts.compressedSize * 32 + 256 * 1024 * 1024);
       tmp = `${opts.contentFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
       ws = createWriteStream(tmp);
     }
