@@ -80,17 +80,18 @@ export function encodeName(s: string): Buffer {
 }
 
 /**
- * A name (or any untrusted text) made safe for a terminal: control characters (C0, DEL, C1 — ESC, OSC,
- * CR, LF…) and escaped raw bytes become visible escapes (`\n`, `\x1b`, `\xe9`), backslashes are doubled
- * so an escape cannot be forged; everything else is kept.
+ * A name (or any untrusted text) made safe for a terminal: control characters (C0, DEL, C1: ESC, OSC,
+ * CR, LF…), escaped raw bytes, line separators and bidi overrides become visible escapes (`\n`, `\x1b`,
+ * `\xe9`, `\u202e`); everything else is kept. With `backslashes` (names), `\` is doubled so an escape
+ * cannot be forged by a name that spells one.
  */
-export function escapeForDisplay(s: string): string {
+export function escapeForDisplay(s: string, backslashes = true): string {
   // eslint-disable-next-line no-control-regex
   if (!/[\u0000-\u001f\u007f-\u009f\\\udc80-\udcff\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(s)) return s;
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x5c) out += '\\\\';
+    if (c === 0x5c) out += backslashes ? '\\\\' : '\\';
     else if (c === 0x0a) out += '\\n';
     else if (c === 0x0d) out += '\\r';
     else if (c === 0x09) out += '\\t';
@@ -101,4 +102,9 @@ export function escapeForDisplay(s: string): string {
     else out += s[i];
   }
   return out;
+}
+
+/** Free text for a terminal (messages that embed names): controls escaped, backslashes kept as they are. */
+export function escapeText(s: string): string {
+  return escapeForDisplay(s, false);
 }

@@ -4,6 +4,7 @@ import { isExplorerError } from '../../errors.js';
 import { guessDocType, validateDocument, type DocType } from '../../oci/schema.js';
 import { parseArgs, usageError } from '../args.js';
 import type { CliIO } from '../io.js';
+import { escapeText } from '../../tar/names.js';
 
 export const VALIDATE_USAGE = `Usage: oci-explorer validate <file.json> [--type index|manifest|config|descriptor|layout]
 
@@ -19,7 +20,7 @@ const MAX_BYTES = 64 * 1024 * 1024;
 
 export async function runValidate(argv: string[], io: CliIO): Promise<number> {
   const fail = (message: string): number => {
-    io.stderr(`oci-explorer validate: ${message}\n`);
+    io.stderr(`oci-explorer validate: ${escapeText(message)}\n`);
     return 2;
   };
   let args;
@@ -72,7 +73,7 @@ export async function runValidate(argv: string[], io: CliIO): Promise<number> {
     io.stdout(`valid ${type}\n`);
     return 0;
   }
-  for (const v of violations) io.stdout(`${v.path || '/'}: ${v.message}\n`);
+  for (const v of violations) io.stdout(escapeText(`${v.path || '/'}: ${v.message}`) + '\n');
   io.stderr(`${file}: ${violations.length} violation${violations.length === 1 ? '' : 's'} of the ${type} rules.\n`);
   return 1;
 }
