@@ -117,8 +117,17 @@ class Builder {
     this.edges.push(e);
   }
 
+  /** Problems already on each node, by key: de-duplication stays linear however many a document yields. */
+  private readonly problemKeys = new Map<GraphNode, Set<string>>();
+
   private problem(node: GraphNode, p: Problem): void {
-    if (!node.problems.some((q) => q.code === p.code && q.message === p.message && q.path === p.path)) node.problems.push(p);
+    let keys = this.problemKeys.get(node);
+    if (!keys) this.problemKeys.set(node, (keys = new Set(node.problems.map(problemKey))));
+    const k = problemKey(p);
+    if (keys.has(k)) return;
+    keys.add(k);
+    if (node.problems.length < MAX_NODE_PROBLEMS) node.problems.push(p);
+    else if (node.problems.length === MAX_NODE_PROBLEMS) node.problems.push({ code: p.code, message: 'More problems were found in this document; only the first ones are listed.' });
   }
 
   /** Visits one descriptor; returns the node digest, or undefined when the descriptor has no usable digest. */
@@ -522,6 +531,10 @@ export async function buildGraphContext(source: ImageSource, opts: BuildOptions 
 export async function buildGraph(source: ImageSource, opts: BuildOptions = {}): Promise<ImageGraph> {
   return (await buildGraphContext(source, opts)).graph;
 }
+
+/** Problems listed per node: a hostile document can yield millions (one per history entry). */
+const MAX_NODE_PROBLEMS = 500;
+const problemKey = (p: Problem) => `${p.code}\u0000${p.message}\u0000${p.path ?? ''}`;
 
 /** Records the outcome of reading a layer later (layers engine): verified, or failed with its problem. */
 export function markVerified(graph: ImageGraph, digest: Digest, state: VerifyState, problem?: Problem): GraphNode | undefined {

@@ -1,4 +1,4 @@
-import { createReadStream, promises as fsp } from 'node:fs';
+import { constants as fsc, createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ExplorerError } from '../errors.js';
@@ -63,24 +63,55 @@ export class DirVfs implements Vfs {
     return st?.isFile() ? st.size : undefined;
   }
 
-  async readFile(rel: string, max = Infinity): Promise<Buffer> {
+  /**
+   * Opens a file as what it claims to be: a regular file inside the root. O_NONBLOCK so a FIFO swapped
+   * in after the check cannot block the open; the check is then made again on the open handle (fstat),
+   * so a FIFO, a device or /dev/zero behind a link is refused before a single byte is read.
+   */
+  private async openRegular(rel: string): Promise<{ fh: fsp.FileHandle; size: number }> {
     const p = await this.resolve(rel);
-    const size = p ? await this.stat(rel) : undefined;
-    if (!p || size === undefined) throw missing(this.label, rel);
-    if (size > max) throw new ExplorerError('TOO_LARGE', `${rel} in ${this.label} is ${size} bytes, more than the ${max} allowed for it.`, { path: rel });
-    return fsp.readFile(p);
+    if (!p) throw missing(this.label, rel);
+    const fh = await fsp.open(p, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0)).catch(() => undefined);
+    if (!fh) throw missing(this.label, rel);
+    const st = await fh.stat().catch(() => undefined);
+    if (!st?.isFile()) {
+      await fh.close();
+      throw new ExplorerError('BLOB_MISSING', `${rel} in ${this.label} is not a regular file (a FIFO, a device or a folder), so it is not read.`, { path: rel });
+    }
+    return { fh, size: st.size };
+  }
+
+  async readFile(rel: string, max = Infinity): Promise<Buffer> {
+    const { fh, size } = await this.openRegular(rel);
+    try {
+      if (size > max) throw new ExplorerError('TOO_LARGE', `${rel} in ${this.label} is ${size} bytes, more than the ${max} allowed for it.`, { path: rel });
+      // Read what fstat said, never more (the file may grow meanwhile).
+      const buf = Buffer.alloc(size);
+      let got = 0;
+      while (got < size) {
+        const { bytesRead } = await fh.read(buf, got, size - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === size ? buf : buf.subarray(0, got);
+    } finally {
+      await fh.close();
+    }
   }
 
   async createReadStream(rel: string, opts: { start?: number; end?: number; signal?: AbortSignal } = {}): Promise<Readable> {
-    const p = await this.resolve(rel);
-    if (!p || (await this.stat(rel)) === undefined) throw missing(this.label, rel);
-    const o: { start?: number; end?: number; signal?: AbortSignal } = {};
-    if (opts.start !== undefined) o.start = opts.start;
-    if (opts.end !== undefined) o.end = opts.end - 1; // fs streams take an inclusive end
-    if (opts.signal) o.signal = opts.signal;
+    const { fh, size } = await this.openRegular(rel);
+    const start = Math.min(Math.max(0, opts.start ?? 0), size);
+    // Bounded by the size seen at open: a file that grows (or lies) is not read past it.
+    const end = Math.min(opts.end ?? size, size);
     // An empty range: fs streams reject end < start (end: -1 throws), so answer with an empty stream.
-    if (o.end !== undefined && o.end < (o.start ?? 0)) return Readable.from([]);
-    return createReadStream(p, o);
+    if (end <= start) {
+      await fh.close();
+      return Readable.from([]);
+    }
+    const o: { start: number; end: number; signal?: AbortSignal; autoClose: boolean } = { start, end: end - 1, autoClose: true };
+    if (opts.signal) o.signal = opts.signal;
+    return fh.createReadStream(o);
   }
 
   async list(): Promise<string[]> {
