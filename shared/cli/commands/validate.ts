@@ -52,7 +52,7 @@ export async function runValidate(argv: string[], io: CliIO): Promise<number> {
     if (!st.isFile()) return fail(`${file} is not a regular file (a FIFO, a socket or a device); give the path of one JSON document.`);
     if (st.size > MAX_BYTES) return fail(`${file} is ${st.size} bytes, too large for a manifest, index or config (limit ${MAX_BYTES}).`);
     const bytes = await readRegular(abs, MAX_BYTES);
-    if (!bytes) return fail(`${file} is not a regular file, or it grew past ${MAX_BYTES} bytes while being read; give the path of one JSON document.`);
+    if (!bytes) return fail(`${file} is not a regular file, or it changed while being read; give the path of one JSON document.`);
     text = bytes.toString('utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -88,13 +88,13 @@ async function readRegular(file: string, max: number): Promise<Buffer | undefine
   try {
     const st = await fh.stat();
     if (!st.isFile() || st.size > max) return undefined;
-    const buf = Buffer.alloc(max + 1);
+    const buf = Buffer.alloc(st.size + 1);
     let got = 0;
     for (;;) {
       const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
       if (bytesRead === 0) break;
       got += bytesRead;
-      if (got > max) return undefined;
+      if (got > st.size) return undefined; // it grew while being read
     }
     return buf.subarray(0, got);
   } finally {
