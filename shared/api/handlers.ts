@@ -194,10 +194,19 @@ export function createHandlerTable(opts: HandlerOptions): HandlerTable {
       };
       if (opened.selector.tag) handle.selectedTag = opened.selector.tag;
       if (demo) handle.demo = true;
-      sources.set(id, { handle, source: opened.source, tag: opened.selector.tag, images: new Map() });
-      if (!demo) {
-        const settings = await state.settings();
-        await state.addRecent({ spec, label: handle.label, kind: handle.kind, lastOpened: handle.openedAt }, settings.recentLimit);
+      try {
+        if (signal.aborted) throw new ExplorerError('CANCELLED', `Opening ${spec} was cancelled.`);
+        sources.set(id, { handle, source: opened.source, tag: opened.selector.tag, images: new Map() });
+        if (!demo) {
+          // The recent list is a convenience: failing to write it must not fail (or leak) the open.
+          const settings = await state.settings();
+          await state.addRecent({ spec, label: handle.label, kind: handle.kind, lastOpened: handle.openedAt }, settings.recentLimit).catch(() => undefined);
+        }
+      } catch (e) {
+        // A failed open closes what it opened.
+        sources.delete(id);
+        await opened.source.close().catch(() => undefined);
+        throw e;
       }
       sourcesChanged(id);
       return handle;

@@ -1,4 +1,5 @@
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { constants as fsConstants, createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ExplorerError, type Problem } from '../errors.js';
@@ -620,19 +621,29 @@ export function createLayerEngine(apiOpts: ApiLayerEngineOptions = {}): LayerEng
       const s = await ready(img, signal);
       const layer = fileLayer(s, a.view);
       const p = toEnginePath(a.path);
+      // Never overwrite: an existing target is refused (the UI asks, or picks a new name).
+      const exists = () => new ExplorerError('TARGET_EXISTS', `${a.target} already exists; choose another name (nothing was overwritten).`, { path: a.target });
+      if (await fsp.lstat(a.target).then(() => true, () => false)) throw exists();
       const stream = await s.layers.readFile(p, { ...(layer !== undefined ? { layer } : {}), signal });
-      // Write beside the target, then rename: a failed save never leaves half a file under the chosen name.
-      const tmp = path.join(path.dirname(a.target), `.${path.basename(a.target)}.${process.pid}.part`);
+      // Write beside the target (a unique temp name), then link it in place: link() fails when the name
+      // was taken meanwhile, where rename() would replace it; a failed save never leaves half a file.
+      const tmp = path.join(path.dirname(a.target), `.${path.basename(a.target)}.${process.pid}.${randomUUID()}.part`);
       let bytes = 0;
       stream.on('data', (c: Buffer) => {
         bytes += c.length;
       });
       try {
         await pipeline(stream, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }), { signal });
-        await fsp.rename(tmp, a.target);
-      } catch (e) {
+        await fsp
+          .link(tmp, a.target)
+          // A file system without hard links (FAT, some network mounts): an exclusive copy instead.
+          .catch((e: NodeJS.ErrnoException) => (e.code === 'EPERM' || e.code === 'ENOTSUP' || e.code === 'EOPNOTSUPP' ? fsp.copyFile(tmp, a.target, fsConstants.COPYFILE_EXCL) : Promise.reject(e)))
+          .catch((e: NodeJS.ErrnoException) => {
+            if (e.code === 'EEXIST') throw exists();
+            throw e;
+          });
+      } finally {
         await fsp.rm(tmp, { force: true });
-        throw e;
       }
       progress.extractProgress?.({ files: 1, bytes });
       return { target: a.target, bytes };

@@ -159,12 +159,17 @@ export async function openDecoded(
     if (!meter.destroyed) meter.destroy(asDecodeError(e, layerDigest, compression));
   };
   blob.on('error', fail);
+  // It may have failed already (a small blob verified at its end while we peeked).
+  if (blob.errored) fail(blob.errored);
   counter.on('error', fail);
   dec.on('error', fail);
   meter.on('close', () => {
     if (!blob.destroyed) blob.destroy();
     if (!dec.destroyed) dec.destroy();
   });
+  // The error stays on the stream (readers see it): a blob that fails before the caller starts reading
+  // (a small one, verified at its end) must not be an uncaught 'error' event.
+  meter.on('error', () => undefined);
   blob.pipe(counter).pipe(dec).pipe(meter);
   return { stream: meter, stats };
 }

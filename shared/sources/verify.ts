@@ -63,6 +63,9 @@ export async function openVerified(source: ImageSource, desc: Descriptor, signal
   const v = new VerifyingStream(desc);
   raw.on('error', (e) => v.destroy(e));
   v.on('close', () => raw.destroy());
+  // A small blob can be read through (and fail verification) before its reader attaches a listener:
+  // the error stays on the stream (v.errored, thrown to a later for-await) instead of crashing.
+  v.on('error', () => undefined);
   return raw.pipe(v);
 }
 

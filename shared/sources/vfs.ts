@@ -1,4 +1,4 @@
-import { constants as fsc, createReadStream, promises as fsp } from 'node:fs';
+import fs, { constants as fsc, createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ExplorerError } from '../errors.js';
@@ -100,18 +100,18 @@ export class DirVfs implements Vfs {
   }
 
   async createReadStream(rel: string, opts: { start?: number; end?: number; signal?: AbortSignal } = {}): Promise<Readable> {
-    const { fh, size } = await this.openRegular(rel);
+    const p = await this.resolve(rel);
+    const size = p ? await this.stat(rel) : undefined;
+    if (!p || size === undefined) throw missing(this.label, rel);
     const start = Math.min(Math.max(0, opts.start ?? 0), size);
-    // Bounded by the size seen at open: a file that grows (or lies) is not read past it.
+    // Bounded by the size seen now: a file that grows (or was swapped for /dev/zero) is not read past it.
     const end = Math.min(opts.end ?? size, size);
     // An empty range: fs streams reject end < start (end: -1 throws), so answer with an empty stream.
-    if (end <= start) {
-      await fh.close();
-      return Readable.from([]);
-    }
-    const o: { start: number; end: number; signal?: AbortSignal; autoClose: boolean } = { start, end: end - 1, autoClose: true };
+    if (end <= start) return Readable.from([]);
+    const o: { start: number; end: number; signal?: AbortSignal; flags: string; fs: { open: ReturnType<typeof openRegularCb>; read: typeof fs.read; close: typeof fs.close } } = { start, end: end - 1, flags: 'r', fs: { open: openRegularCb(this.label, rel), read: fs.read, close: fs.close } };
     if (opts.signal) o.signal = opts.signal;
-    return fh.createReadStream(o);
+    // Opened lazily, as consumers expect of fs streams; the open handle is checked to be a regular file.
+    return createReadStream(p, o);
   }
 
   async list(): Promise<string[]> {
@@ -128,6 +128,20 @@ export class DirVfs implements Vfs {
   }
 
   async close(): Promise<void> {}
+}
+
+/** fs.open for streams: refuses (after opening non-blocking) anything but a regular file. */
+function openRegularCb(label: string, rel: string) {
+  return (file: string, _flags: string, mode: number, cb: (e: Error | null, fd?: number) => void): void => {
+    // Non-blocking, so a FIFO swapped in after the stat cannot hang the open.
+    fs.open(file, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0), mode, (err, fd) => {
+      if (err) return cb(err);
+      fs.fstat(fd, (e, st) => {
+        if (!e && st.isFile()) return cb(null, fd);
+        fs.close(fd, () => cb(e ?? new ExplorerError('BLOB_MISSING', `${rel} in ${label} is not a regular file (a FIFO, a device or a folder), so it is not read.`, { path: rel })));
+      });
+    });
+  };
 }
 
 export function missing(label: string, rel: string): ExplorerError {
