@@ -57,7 +57,7 @@ export async function indexLayerStream(blob: Readable, opts: IndexLayerOptions):
       await fsp.mkdir(path.dirname(opts.contentFile), { recursive: true });
       // Bounded by the disk and by the layer's own size: a copy past 32× the compressed bytes (real
       // layers expand 2-10×) is a bomb's or a zero-filled file's, not worth the disk; reads then decode.
-      budget = opts.contentBudget ?? Math.min(await freeBudget(path.dirname(opts.contentFile)), opts.compressedSize * 32 + 256 * 1024 * 1024);
+      budget = opts.contentBudget ?? Math.min(await freeBudget(path.dirname(opts.contentFile)), contentCopyLimit(opts.compressedSize));
       tmp = `${opts.contentFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
       ws = createWriteStream(tmp);
     }
@@ -125,6 +125,11 @@ export async function indexLayerStream(blob: Readable, opts: IndexLayerOptions):
     uncompressedSize: uncompressed,
     complete: complete && !fatal,
   });
+}
+
+/** Most bytes a layer's uncompressed copy may take, by its compressed size. */
+export function contentCopyLimit(compressedSize: number): number {
+  return compressedSize * 32 + 256 * 1024 * 1024;
 }
 
 /** Free bytes on the volume of `dir` less a reserve; 0 when it cannot be told (no copy then). */

@@ -281,7 +281,7 @@ const MAX_RATIO = 1000;
  * by the temp disk's free space less a reserve (max(1 GiB, 10 %)), and by an expansion ratio (a bomb);
  * past any of them it stops with a clear error and the partial copy is removed.
  */
-export async function openTarVfs(file: string, opts: { signal?: AbortSignal; maxBytes?: number } = {}): Promise<TarVfs> {
+export async function openTarVfs(file: string, opts: { signal?: AbortSignal; maxBytes?: number; maxRatio?: number; ratioGrace?: number } = {}): Promise<TarVfs> {
   const st = await fsp.stat(file).catch(() => undefined);
   if (!st) throw new ExplorerError('SOURCE_NOT_FOUND', `${file} does not exist. Check the path and try again.`, { path: file });
   const kind = st.isFile() ? await sniffFile(file) : 'none';
@@ -300,7 +300,7 @@ export async function openTarVfs(file: string, opts: { signal?: AbortSignal; max
   });
   try {
     const decomp = kind === 'gzip' ? zlib.createGunzip() : zstdDecompressor();
-    await pipeline(createReadStream(file), counter, decomp, byteLimit(limit, () => bytesIn, file, dir), createWriteStream(out, { flags: 'wx', mode: 0o600 }), opts.signal ? { signal: opts.signal } : {});
+    await pipeline(createReadStream(file), counter, decomp, byteLimit(limit, { maxRatio: opts.maxRatio ?? MAX_RATIO, ratioGrace: opts.ratioGrace ?? RATIO_GRACE }, () => bytesIn, file, dir), createWriteStream(out, { flags: 'wx', mode: 0o600 }), opts.signal ? { signal: opts.signal } : {});
   } catch (e) {
     liveTempDirs.delete(dir);
     await fsp.rm(dir, { recursive: true, force: true });
@@ -339,13 +339,13 @@ async function freeBytes(dir: string): Promise<number> {
   }
 }
 
-function byteLimit(limit: number, bytesIn: () => number, file: string, dir: string): Transform {
+function byteLimit(limit: number, ratio: { maxRatio: number; ratioGrace: number }, bytesIn: () => number, file: string, dir: string): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       seen += chunk.length;
-      if (seen > RATIO_GRACE && seen > bytesIn() * MAX_RATIO) {
-        cb(new ExplorerError('DECOMPRESSION_BOMB', `${file} expands more than ${MAX_RATIO}:1 past ${RATIO_GRACE} bytes, so decompressing it was stopped (a decompression bomb or a corrupt file). Decompress it yourself if you trust it, and open the .tar.`, { path: file }));
+      if (seen > ratio.ratioGrace && seen > bytesIn() * ratio.maxRatio) {
+        cb(new ExplorerError('DECOMPRESSION_BOMB', `${file} expands more than ${ratio.maxRatio}:1 past ${ratio.ratioGrace} bytes, so decompressing it was stopped (a decompression bomb or a corrupt file). Decompress it yourself if you trust it, and open the .tar.`, { path: file }));
         return;
       }
       if (seen > limit) {
