@@ -108,9 +108,11 @@ export async function extractTree(tree: MergedTree, target: string, locate: (p: 
     const inSet = new Set(paths);
     // Folders that could not be made: nothing below them is attempted (each is listed once, its content with it).
     const lostDirs = new Set<string>();
+    // Parents come before children (walk order, then depth by depth), and every folder under a lost one
+    // is itself marked lost: looking at the parent alone is enough (linear however deep the tree).
     const underLost = (p: string): boolean => {
-      for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) if (lostDirs.has(p.slice(0, i))) return true;
-      return false;
+      const i = p.lastIndexOf('/');
+      return i > 0 && lostDirs.size > 0 && lostDirs.has(p.slice(0, i));
     };
     const entries: MergedEntry[] = [];
     for (const p of paths) {
