@@ -258,7 +258,9 @@ class Builder {
   }
 
   private validate(node: GraphNode, doc: unknown, type: DocType): void {
-    for (const v of validateDocument(doc, type)) {
+    const violations = validateDocument(doc, type);
+    // Past the cap nothing more is listed: stop there (a hostile config yields one per history entry).
+    for (const v of violations.slice(0, MAX_NODE_PROBLEMS + 1)) {
       this.problem(node, { code: 'SCHEMA_INVALID', message: `${v.path || '/'}: ${v.message}`, path: v.path });
     }
   }
@@ -536,9 +538,17 @@ export async function buildGraph(source: ImageSource, opts: BuildOptions = {}): 
 const MAX_NODE_PROBLEMS = 500;
 const problemKey = (p: Problem) => `${p.code}\u0000${p.message}\u0000${p.path ?? ''}`;
 
+/** Nodes by digest, per graph (markVerified runs once per layer: a scan each time would be quadratic). */
+const nodeIndex = new WeakMap<GraphNode[], Map<Digest, GraphNode>>();
+function nodeOf(graph: ImageGraph, digest: Digest): GraphNode | undefined {
+  let m = nodeIndex.get(graph.nodes);
+  if (!m || m.size !== graph.nodes.length) nodeIndex.set(graph.nodes, (m = new Map(graph.nodes.map((n) => [n.digest, n]))));
+  return m.get(digest);
+}
+
 /** Records the outcome of reading a layer later (layers engine): verified, or failed with its problem. */
 export function markVerified(graph: ImageGraph, digest: Digest, state: VerifyState, problem?: Problem): GraphNode | undefined {
-  const node = graph.nodes.find((n) => n.digest === digest);
+  const node = nodeOf(graph, digest);
   if (!node) return undefined;
   // What the graph builder found (missing, wrong size) stands: a later read cannot make it good.
   if (state === 'verified' && (node.verify === 'missing' || node.verify === 'failed')) return node;
