@@ -12,8 +12,8 @@ import { ENTRY_TYPES, FLAG, type EntryType, type LayerEntry } from './types.js';
 
 const TYPE_CODE: Record<EntryType, number> = Object.fromEntries(ENTRY_TYPES.map((t, i) => [t, i])) as Record<EntryType, number>;
 const MAX_PROBLEMS = 200;
-/** Characters of paths and link targets one layer index may hold (memory stays bounded whatever the tar). */
-export const MAX_NAME_CHARS = 256 * 1024 * 1024;
+/** Characters of paths and link targets one layer index may hold (memory stays bounded whatever the tar: about 1M entries of 64 characters; a huge real layer has ~500k of ~80). */
+export const MAX_NAME_CHARS = 64 * 1024 * 1024;
 
 export interface LayerIndexMeta {
   digest: Digest;
