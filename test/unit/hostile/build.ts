@@ -96,9 +96,9 @@ export function zstdSkippable(payload: Buffer, nibble = 0xe): Buffer {
   return Buffer.concat([le32(0x184d2a50 | nibble), le32(payload.length), payload]);
 }
 
-/** A frame header with a window descriptor (no content size, no checksum, not single-segment). */
-export function zstdFrameHeader(windowLog: number): Buffer {
-  return Buffer.concat([le32(0xfd2fb528), Buffer.from([0x00, (windowLog - 10) << 3])]);
+/** A frame header with a window descriptor (no content size, no checksum, not single-segment): 2^log × (1 + mantissa/8). */
+export function zstdFrameHeader(windowLog: number, mantissa = 0): Buffer {
+  return Buffer.concat([le32(0xfd2fb528), Buffer.from([0x00, ((windowLog - 10) << 3) | mantissa])]);
 }
 
 /** A block header: type 0 raw, 1 RLE; size = regenerated size. */

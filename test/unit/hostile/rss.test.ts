@@ -36,7 +36,7 @@ function gzipBomb(): { blob: Buffer; mediaType: string } {
 
 const CLASSES: [string, () => { blob: Buffer; mediaType?: string }[], RegExp][] = [
   ['zstd run-length bomb (640 KB → 20 GiB)', () => [{ blob: zstdRleFrame(160_000), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }], /DECOMPRESSION_BOMB/],
-  ['zstd frame declaring a 1.9 GiB window (3 KB)', () => [{ blob: Buffer.concat([zstdFrameHeader(30), Buffer.alloc(3000, 7)]), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }], /DECOMPRESSION_BOMB.*window/],
+  ['zstd frame declaring a 1.9 GiB window (3 KB)', () => [{ blob: Buffer.concat([zstdFrameHeader(30, 7), Buffer.alloc(3000, 7)]), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }], /DECOMPRESSION_BOMB.*window/],
   ['gzip bomb (1.3 MB → 1.25 GiB)', () => [gzipBomb()], /DECOMPRESSION_BOMB/],
   [
     'huge PAX names (1 MiB records and 15 KiB names, gzip)',
