@@ -149,9 +149,10 @@ class JsZstd extends Transform {
     if (data.length) this.push(Buffer.from(data.buffer, data.byteOffset, data.length));
   };
 
-  /** Waits while the reader has not taken what was pushed. */
+  /** Waits while the reader has not taken what was pushed; stops the decoding once the stream is destroyed (cancel). */
   private async room(): Promise<void> {
     while (this.readableLength >= this.readableHighWaterMark && !this.destroyed) await new Promise<void>((r) => (this.wake = r));
+    if (this.destroyed) throw new Error('zstd decoding stopped: the stream was closed');
   }
 
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -115,6 +115,63 @@ describe('gzip bombs and disk', () => {
     process.env.TMPDIR = scratch;
     try {
       await expect(openTarVfs(gz, { ratioGrace: 4 * 1024 * 1024, maxRatio: 500 })).rejects.toMatchObject({ code: 'DECOMPRESSION_BOMB' });
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    expect(readdirSync(scratch)).toEqual([]);
+  });
+});
+
+describe('cancelled mid-way', () => {
+  it('a zstd bomb being decoded stops when its reader goes away (no decoding in the background)', async () => {
+    const t = jsZstdTransform();
+    // Count what the decoder produces, whether or not anyone can still read it.
+    let produced = 0;
+    const push = t.push.bind(t);
+    t.push = (c: unknown) => {
+      produced++;
+      return push(c);
+    };
+    Readable.from([zstdRleFrame(100_000)]).pipe(t);
+    let out = 0;
+    await new Promise<void>((resolve) => {
+      t.on('data', (c: Buffer) => {
+        out += c.length;
+        if (out > 32 * 1024 * 1024) {
+          t.destroy();
+          resolve();
+        }
+      });
+    });
+    const at = produced;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(produced - at).toBeLessThanOrEqual(1);
+    expect(t.destroyed).toBe(true);
+  });
+
+  it('an outer .tar.gz being decompressed into its temp copy: abort mid-way → CANCELLED, the temp copy removed', async () => {
+    const gz = path.join(tmp, 'slow.tar.gz');
+    // Incompressible-ish content so decompression takes a while and the temp file grows.
+    const body = Buffer.alloc(96 * 1024 * 1024);
+    for (let i = 0; i < body.length; i += 4) body.writeUInt32LE((i * 2654435761) >>> 0, i);
+    writeFileSync(gz, zlib.gzipSync(tar(file('data', body)), { level: 1 }));
+    const scratch = path.join(tmp, 'scratch-cancel');
+    execFileSync('mkdir', ['-p', scratch]);
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = scratch;
+    const ac = new AbortController();
+    try {
+      const p = openTarVfs(gz, { signal: ac.signal });
+      // Abort once the temp copy has started to grow: mid-operation, not before it.
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 5));
+        const dirs = readdirSync(scratch);
+        const f = dirs[0] ? path.join(scratch, dirs[0], 'archive.tar') : '';
+        if (f && existsSync(f) && statSync(f).size > 0) break;
+      }
+      ac.abort();
+      await expect(p).rejects.toMatchObject({ code: 'CANCELLED' });
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;
