@@ -162,8 +162,7 @@ export class TarHeaderReader {
     // A bad PAX size leaves the header's own size field to find the next header.
     const realSize = pax.size ?? headerSize;
     const dataSize = HEADER_ONLY.has(flag) ? 0 : realSize;
-    const display = decodeName(nameBytes.subarray(0, DISPLAY_NAME)) + (nameBytes.length > DISPLAY_NAME ? '…' : '');
-    const fail = (reason: string): Step => ({ kind: 'entry', dataSize, bad: { offset: start, name: display, reason } });
+    const fail = (reason: string): Step => ({ kind: 'entry', dataSize, bad: { offset: start, name: decodeName(nameBytes.subarray(0, DISPLAY_NAME)) + (nameBytes.length > DISPLAY_NAME ? '…' : ''), reason } });
     if (bad) return fail(bad);
     if (nameBytes.length > MAX_NAME_BYTES) return fail(`its name is ${nameBytes.length} bytes long, more than the ${MAX_NAME_BYTES} kept`);
     if (linkBytes.length > MAX_NAME_BYTES) return fail(`its link target is ${linkBytes.length} bytes long, more than the ${MAX_NAME_BYTES} kept`);

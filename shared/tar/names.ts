@@ -58,9 +58,9 @@ export function decodeName(b: Uint8Array): string {
 
 /** True when `s` holds escaped (non-UTF-8) bytes. */
 export function hasRawBytes(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (isEscape(s.charCodeAt(i))) return true;
-  return false;
+  return RAW_BYTE.test(s);
 }
+const RAW_BYTE = /[\udc80-\udcff]/;
 
 /** The original bytes of a decoded name (the inverse of decodeName). */
 export function encodeName(s: string): Buffer {
