@@ -258,7 +258,11 @@ class Builder {
   }
 
   private validate(node: GraphNode, doc: unknown, type: DocType): void {
-    const violations = validateDocument(doc, type);
+    // A history of a million entries would hold the event loop for seconds in the schema validator, for
+    // problems past the per-node cap: its first entries are validated (the pairing with layers is
+    // checked on the whole history by historyProblem, which is linear and cheap).
+    const subject = type === 'config' && isObj(doc) && Array.isArray(doc.history) && doc.history.length > MAX_VALIDATED_HISTORY ? { ...doc, history: doc.history.slice(0, MAX_VALIDATED_HISTORY) } : doc;
+    const violations = validateDocument(subject, type);
     // Past the cap nothing more is listed: stop there (a hostile config yields one per history entry).
     for (const v of violations.slice(0, MAX_NODE_PROBLEMS + 1)) {
       this.problem(node, { code: 'SCHEMA_INVALID', message: `${v.path || '/'}: ${v.message}`, path: v.path });
@@ -534,6 +538,8 @@ export async function buildGraph(source: ImageSource, opts: BuildOptions = {}): 
   return (await buildGraphContext(source, opts)).graph;
 }
 
+/** History entries schema-validated per config (see validate()). */
+const MAX_VALIDATED_HISTORY = 2000;
 /** Problems listed per node: a hostile document can yield millions (one per history entry). */
 const MAX_NODE_PROBLEMS = 500;
 const problemKey = (p: Problem) => `${p.code}\u0000${p.message}\u0000${p.path ?? ''}`;
