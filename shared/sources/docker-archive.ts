@@ -11,6 +11,7 @@ import { configFromV1, synthesizeManifest, type V1Image } from './synthetic.js';
 import { OciLayoutSource } from './oci-layout.js';
 import type { BlobReadOptions, ImageSource, RootEntry } from './types.js';
 import { MAX_CONFIG_BYTES, MAX_DOCUMENT_BYTES } from './verify.js';
+import { archiveWarnings } from './tarfs.js';
 import { normalizeRel, type Vfs } from './vfs.js';
 
 // `docker save` archives. Legacy ones (manifest.json + <id>/layer.tar) have no manifests, so one
@@ -66,8 +67,7 @@ export class DockerArchiveSource implements ImageSource {
 
   warnings(): string[] {
     // Entries of the archive itself that the tar parser refused (tarfs.ts) are said too, never silent.
-    const bad = (this.vfs as { problems?: { offset: number; name: string; reason: string }[] }).problems ?? [];
-    return [...this.notes, ...bad.map((b) => `Archive entry "${b.name}" at byte ${b.offset} was skipped: ${b.reason}.`)];
+    return [...this.notes, ...archiveWarnings(this.vfs)];
   }
 
   async openBlob(desc: Descriptor, opts: BlobReadOptions = {}): Promise<Readable> {

@@ -249,6 +249,12 @@ export class TarVfs implements Vfs {
   }
 }
 
+/** What the tar parser refused in an archive read in place (none for a folder), as warnings for the source. */
+export function archiveWarnings(vfs: Vfs): string[] {
+  if (!(vfs instanceof TarVfs)) return [];
+  return vfs.problems.map((b) => `Archive entry "${b.name}" at byte ${b.offset} was skipped: ${b.reason}.`);
+}
+
 /** A symlink's target as an archive path: relative to the link's folder, absolute ones from the archive root. */
 function linkTarget(linkPath: string, linkname: string): string {
   if (linkname.startsWith('/')) return normalizeRel(linkname);

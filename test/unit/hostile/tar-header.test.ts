@@ -167,3 +167,34 @@ describe('names are bytes', () => {
     expect(escapeForDisplay('plain/日本')).toBe('plain/日本');
   });
 });
+
+describe('refused entries of an archive are shown on the source', () => {
+  it('an OCI archive with a hostile extra entry opens; the skipped entry is a problem on the graph root', async () => {
+    const { layoutOf } = await import('./build.js');
+    const { readdirSync, readFileSync: read, statSync } = await import('node:fs');
+    const { openSource } = await import('../../../shared/sources/open.js');
+    const { buildGraph } = await import('../../../shared/graph/build.js');
+    const layout = layoutOf([{ blob: tar(file('a', 'A')) }]);
+    const parts: Buffer[] = [];
+    const walk = (rel: string) => {
+      for (const n of readdirSync(path.join(layout, rel))) {
+        const r = rel ? `${rel}/${n}` : n;
+        if (statSync(path.join(layout, r)).isDirectory()) walk(r);
+        else parts.push(file(r, read(path.join(layout, r))));
+      }
+    };
+    walk('');
+    parts.push(pax({ uid: String(2 ** 33) }), file('junk', 'x'));
+    const f = path.join(dir, 'archive.tar');
+    writeFileSync(f, tar(...parts));
+    const { source } = await openSource(`oci-archive:${f}`);
+    try {
+      const g = await buildGraph(source);
+      const root = g.nodes.find((n) => n.digest === g.roots[0])!;
+      expect(root.problems.map((p) => p.message)).toContainEqual(expect.stringMatching(/^Archive entry "junk" at byte \d+ was skipped: its owner id 8589934592 is not a valid uid/));
+      expect(g.nodes.some((n) => n.kind === 'layer')).toBe(true);
+    } finally {
+      await source.close();
+    }
+  });
+});
