@@ -105,7 +105,8 @@ describe('extraction equals the oracle', () => {
     const r = await openImageLayers(`oci:${fixtures.realistic.layout}:${fixtures.realistic.tag}`, {}, { cacheDir });
     const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'oci-extract-it-')), 'rootfs');
     try {
-      await r.layers.extract(out);
+      // As umoci unpacks: setuid/setgid bits and device nodes kept (both opt-in since issue 15).
+      await r.layers.extract(out, { setuid: true, devices: true });
       const found = spawnSync('find', [out, '-mindepth', '1', '-printf', '%P\\t%y\\t%s\\t%m\\t%U\\t%G\\t%l\\n'], { encoding: 'utf8', maxBuffer: 1 << 28 });
       let ours = parseOracle(found.stdout);
       let oracle = parseOracle(readFileSync(fixtures.oracle.realistic, 'utf8'));
@@ -161,7 +162,8 @@ describe('edge image (non-UTF-8, long names, xattrs, type changes)', () => {
       expect(zeros.toString()).toBe('middle');
       // Extraction writes the original bytes of the non-UTF-8 name.
       const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'oci-edge-x-')), 'rootfs');
-      await r.layers.extract(out);
+      // As umoci unpacks: setuid/setgid bits and device nodes kept (both opt-in since issue 15).
+      await r.layers.extract(out, { setuid: true, devices: true });
       const found = spawnSync('find', [out, '-mindepth', '1', '-printf', '%P\\t%y\\t%s\\t%m\\t%U\\t%G\\t%l\\n']);
       const tmp = path.join(path.dirname(out), 'listing.tsv');
       (await import('node:fs')).writeFileSync(tmp, found.stdout);
