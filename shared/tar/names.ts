@@ -8,6 +8,10 @@ import { isUtf8 } from 'node:buffer';
 
 const ESC_BASE = 0xdc00;
 
+function isHigh(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
 function isEscape(c: number): boolean {
   return c >= 0xdc80 && c <= 0xdcff;
 }
@@ -60,7 +64,8 @@ export function decodeName(b: Uint8Array): string {
 export function hasRawBytes(s: string): boolean {
   return RAW_BYTE.test(s);
 }
-const RAW_BYTE = /[\udc80-\udcff]/;
+// With the u flag a surrogate pair is one code point: only a lone low surrogate (an escaped byte) matches.
+const RAW_BYTE = /[\udc80-\udcff]/u;
 
 /** The original bytes of a decoded name (the inverse of decodeName). */
 export function encodeName(s: string): Buffer {
@@ -69,7 +74,8 @@ export function encodeName(s: string): Buffer {
   let start = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (!isEscape(c)) continue;
+    // The low half of a real pair (U+10080..) is a character, not an escaped byte.
+    if (!isEscape(c) || (i > 0 && isHigh(s.charCodeAt(i - 1)))) continue;
     // A lone low surrogate only: a high surrogate before it would make a real pair (never produced by decodeName).
     if (i > start) parts.push(Buffer.from(s.slice(start, i), 'utf8'));
     parts.push(Buffer.of(c - ESC_BASE));
@@ -96,6 +102,7 @@ export function escapeForDisplay(s: string, backslashes = true): string {
     else if (c === 0x0d) out += '\\r';
     else if (c === 0x09) out += '\\t';
     else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (isHigh(c) && i + 1 < s.length) out += s[i]! + s[++i]!; // a pair: one character, kept
     else if (isEscape(c)) out += `\\x${(c - ESC_BASE).toString(16).padStart(2, '0')}`;
     // Line separators and bidi overrides (Trojan Source) reorder or break what a terminal shows.
     else if (c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) out += `\\u${c.toString(16)}`;
