@@ -46,7 +46,7 @@ function synthetic(n: number, label: string): LayerIndex {
   const b = new IndexBuilder(label);
   for (let i = 0; i < n; i++) {
     const dir = `usr/share/app${i % 97}/module-${Math.floor(i / 97) % 1000}`;
-    b.entry({ name: `${dir}/file-${i}.dat`, nonUtf8: false, type: 'file', typeflag: '0', mode: 0o644, uid: 0, gid: 0, size: i % 5000, mtime: 1_700_000_000, linkname: '', devmajor: 0, devminor: 0, offset: i * 1024, headerOffset: i * 1024 - 512 });
+    b.entry({ name: `${dir}/file-${i}.dat`, type: 'file', typeflag: '0', mode: 0o644, uid: 0, gid: 0, size: i % 5000, mtime: 1_700_000_000, linkname: '', devmajor: 0, devminor: 0, offset: i * 1024, headerOffset: i * 1024 - 512 });
     b.entryEnd();
   }
   const digest = `sha256:${createHash('sha256').update(`${label}-${n}`).digest('hex')}`;

@@ -177,7 +177,7 @@ async function main(): Promise<void> {
       const b = new IndexBuilder('synthetic');
       for (let i = 0; i < N; i++) {
         const dir = `usr/share/app${i % 97}/module-${Math.floor(i / 97) % 1000}`;
-        b.entry({ name: `${dir}/file-${i}.dat`, nonUtf8: false, type: 'file', typeflag: '0', mode: 0o644, uid: 0, gid: 0, size: i % 5000, mtime: 1_700_000_000, linkname: '', devmajor: 0, devminor: 0, offset: i * 1024, headerOffset: i * 1024 - 512 });
+        b.entry({ name: `${dir}/file-${i}.dat`, type: 'file', typeflag: '0', mode: 0o644, uid: 0, gid: 0, size: i % 5000, mtime: 1_700_000_000, linkname: '', devmajor: 0, devminor: 0, offset: i * 1024, headerOffset: i * 1024 - 512 });
         b.entryEnd();
       }
       await store.save(b.finish({ digest, compression: 'gzip', compressedSize: 0, uncompressedSize: 0, complete: true }));
@@ -219,7 +219,7 @@ async function main(): Promise<void> {
     const layer = (label: string, entries: [string, 'file' | 'dir', number][]) => {
       const b = new IndexBuilder(label);
       for (const [name, type, size] of entries) {
-        b.entry({ name, nonUtf8: false, type, typeflag: type === 'dir' ? '5' : '0', mode: 0o644, uid: 0, gid: 0, size, mtime: 0, linkname: '', devmajor: 0, devminor: 0, offset: 0, headerOffset: 0 });
+        b.entry({ name, type, typeflag: type === 'dir' ? '5' : '0', mode: 0o644, uid: 0, gid: 0, size, mtime: 0, linkname: '', devmajor: 0, devminor: 0, offset: 0, headerOffset: 0 });
         b.entryEnd();
       }
       return b.finish({ digest: sha(Buffer.from(label)), compression: 'none', compressedSize: 0, uncompressedSize: 0, complete: true });

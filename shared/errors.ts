@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'PATH_ESCAPE'
   | 'PATH_NOT_FOUND'
   | 'EXTRACT_FAILED'
+  /** A save or extraction target already exists: nothing is overwritten (the app asks or picks a new name). */
   | 'TARGET_EXISTS'
   | 'CANCELLED'
   | 'INVALID_ARGUMENT'

@@ -103,16 +103,16 @@ export function createHandlerTable(opts: HandlerOptions): HandlerTable {
         ...(opened.selector.tag ? { selectedTag: opened.selector.tag } : {}),
         ...(demo ? { demo: true } : {}),
       };
+      if (signal.aborted) {
+        // Cancelled just as it finished: a failed open closes what it opened.
+        await opened.source.close().catch(() => undefined);
+        throw new ExplorerError('CANCELLED', `Opening ${spec} was cancelled.`);
+      }
       const entry = sources.add(handle, opened.source, opened.selector.tag);
-      try {
-        if (!demo) {
-          const settings = await state.settings();
-          await state.addRecent({ spec, label: handle.label, kind: handle.kind, lastOpened: handle.openedAt }, settings.recentLimit);
-        }
-      } catch (e) {
-        // Nothing half-opened stays behind.
-        await sources.close(entry.handle.id);
-        throw e;
+      if (!demo) {
+        // The recent list is a convenience: failing to write it must not fail (or leak) the open.
+        const settings = await state.settings().catch(() => undefined);
+        if (settings) await state.addRecent({ spec, label: handle.label, kind: handle.kind, lastOpened: handle.openedAt }, settings.recentLimit).catch(() => undefined);
       }
       sourcesChanged(entry.handle.id);
       return entry.handle;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SETTINGS, type RecentSource, type Settings } from './contract.js';
@@ -49,14 +50,32 @@ export function createStateStore(dir?: string): StateStore {
       return undefined;
     }
   }
-  // Write-then-rename so a crash never leaves half a file.
-  async function save(name: string, value: unknown): Promise<void> {
+  // Write-then-rename so a crash never leaves half a file. Each write has its own temp name (created
+  // exclusively: never through a planted link), and writes of one file run one after another, so
+  // concurrent callers (web mode) neither collide on the temp file nor land out of order.
+  const queues = new Map<string, Promise<void>>();
+  function save(name: string, value: unknown): Promise<void> {
     const f = file(name);
-    if (!f) return;
-    await fsp.mkdir(path.dirname(f), { recursive: true });
-    const tmp = `${f}.${process.pid}.tmp`;
-    await fsp.writeFile(tmp, JSON.stringify(value, null, 2));
-    await fsp.rename(tmp, f);
+    if (!f) return Promise.resolve();
+    const text = JSON.stringify(value, null, 2);
+    const run = async () => {
+      await fsp.mkdir(path.dirname(f), { recursive: true });
+      const tmp = `${f}.${process.pid}.${randomUUID()}.tmp`;
+      try {
+        await fsp.writeFile(tmp, text, { flag: 'wx', mode: 0o600 });
+        await fsp.rename(tmp, f);
+      } catch (e) {
+        await fsp.rm(tmp, { force: true });
+        throw e;
+      }
+    };
+    const next = (queues.get(f) ?? Promise.resolve()).then(run, run);
+    const tail = next.catch(() => undefined);
+    queues.set(f, tail);
+    void tail.then(() => {
+      if (queues.get(f) === tail) queues.delete(f);
+    });
+    return next;
   }
 
   return {

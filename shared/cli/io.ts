@@ -1,3 +1,5 @@
+import { escapeText } from '../tar/names.js';
+
 // What a CLI command may touch of the outside world, passed in so tests can capture output.
 export interface CliIO {
   /** Writes one chunk to standard output (the caller adds newlines). */
@@ -11,8 +13,12 @@ export interface CliIO {
   env: Record<string, string | undefined>;
 }
 
-/** The real process streams. */
+/**
+ * The real process streams. A closed pipe (`oci-explorer ls IMAGE | head`) ends the program quietly
+ * (exit 0, as the reader wanted no more), and an error no command caught is one line, never a stack.
+ */
 export function processIO(): CliIO {
+  guardProcess();
   return {
     stdout: (s) => void process.stdout.write(s),
     stderr: (s) => void process.stderr.write(s),
@@ -20,4 +26,30 @@ export function processIO(): CliIO {
     cwd: process.cwd(),
     env: process.env,
   };
+}
+
+let guarded = false;
+function guardProcess(): void {
+  if (guarded) return;
+  guarded = true;
+  const onStreamError = (e: NodeJS.ErrnoException) => {
+    // process.exit runs the 'exit' hooks (temp copies are removed) and stops whatever is still running.
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
+    fatal(e);
+  };
+  process.stdout.on('error', onStreamError);
+  process.stderr.on('error', onStreamError);
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+}
+
+function fatal(e: unknown): void {
+  const code = (e as { code?: unknown })?.code;
+  const msg = e instanceof Error ? e.message : String(e);
+  try {
+    process.stderr.write(`oci-explorer: unexpected error${typeof code === 'string' ? ` (${code})` : ''}: ${escapeText(msg)}. Please report it with the steps that led here.\n`);
+  } catch {
+    // stderr is gone too
+  }
+  process.exit(1);
 }

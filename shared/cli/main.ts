@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { toExplorerError, type ExplorerError } from '../errors.js';
+import { ExplorerError, toExplorerError, type ErrorCode } from '../errors.js';
 import { BACKENDS } from '../sources/backends.js';
+import { escapeText } from '../tar/names.js';
 import { takeCacheMax } from './cache-max.js';
 import { processIO, type CliIO } from './io.js';
 import { COMMANDS } from './registry.js';
@@ -64,14 +65,40 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
     return await cmd.run(rest, io);
   } catch (e) {
-    const err = toExplorerError(e);
+    const err = cliError(e);
     io.stderr(`oci-explorer ${cmd.name}: ${oneLine(err)}\n`);
     return err.code === 'INVALID_ARGUMENT' || err.code === 'PLATFORM_INVALID' ? 2 : 1;
   }
 }
 
+/** One line, whatever the message embeds (names from the image are escaped, never printed raw). */
 function oneLine(err: ExplorerError): string {
-  return err.message.replace(/\s*\n\s*/g, ' ');
+  return escapeText(err.message.replace(/\s*\n\s*/g, ' '));
+}
+
+/** System errors (errno) a command let through, as a code and a sentence that says what to do. */
+const ERRNO: Record<string, [ErrorCode, string]> = {
+  ENOENT: ['SOURCE_NOT_FOUND', 'does not exist; check the path'],
+  EACCES: ['FORBIDDEN', 'cannot be read or written: permission denied'],
+  EPERM: ['FORBIDDEN', 'cannot be read or written: operation not permitted'],
+  EISDIR: ['INVALID_ARGUMENT', 'is a folder where a file was expected'],
+  ENOTDIR: ['INVALID_ARGUMENT', 'is not a folder (a part of the path is a file)'],
+  ENAMETOOLONG: ['INVALID_ARGUMENT', 'is a name too long for this system'],
+  ELOOP: ['INVALID_ARGUMENT', 'has too many levels of symbolic links'],
+  ENOSPC: ['TOO_LARGE', 'cannot be written: the disk is full; free some space and try again'],
+  EDQUOT: ['TOO_LARGE', 'cannot be written: your disk quota is used up'],
+  EROFS: ['FORBIDDEN', 'cannot be written: the file system is read-only'],
+  EMFILE: ['INTERNAL', 'cannot be opened: too many open files; raise the limit (ulimit -n) and try again'],
+  EIO: ['INTERNAL', 'cannot be read: an input/output error (a failing disk or a network mount); try again'],
+};
+
+export function cliError(e: unknown): ExplorerError {
+  const errno = e as NodeJS.ErrnoException;
+  const known = errno && typeof errno === 'object' && typeof errno.code === 'string' ? ERRNO[errno.code] : undefined;
+  if (!(e instanceof ExplorerError) && known) {
+    return new ExplorerError(known[0], `${errno.path ?? 'A file'} ${known[1]} (${errno.code}).`, { errno: errno.code }, { cause: e });
+  }
+  return toExplorerError(e);
 }
 
 /** True when this file is the program being run (`tsx shared/cli/main.ts …`, i.e. `npm run cli`). */

@@ -117,8 +117,17 @@ class Builder {
     this.edges.push(e);
   }
 
+  /** Problems already on each node, by key: de-duplication stays linear however many a document yields. */
+  private readonly problemKeys = new Map<GraphNode, Set<string>>();
+
   private problem(node: GraphNode, p: Problem): void {
-    if (!node.problems.some((q) => q.code === p.code && q.message === p.message && q.path === p.path)) node.problems.push(p);
+    let keys = this.problemKeys.get(node);
+    if (!keys) this.problemKeys.set(node, (keys = new Set(node.problems.map(problemKey))));
+    const k = problemKey(p);
+    if (keys.has(k)) return;
+    keys.add(k);
+    if (node.problems.length < MAX_NODE_PROBLEMS) node.problems.push(p);
+    else if (node.problems.length === MAX_NODE_PROBLEMS) node.problems.push({ code: p.code, message: 'More problems were found in this document; only the first ones are listed.' });
   }
 
   /** Visits one descriptor; returns the node digest, or undefined when the descriptor has no usable digest. */
@@ -249,7 +258,13 @@ class Builder {
   }
 
   private validate(node: GraphNode, doc: unknown, type: DocType): void {
-    for (const v of validateDocument(doc, type)) {
+    // A history of a million entries would hold the event loop for seconds in the schema validator, for
+    // problems past the per-node cap: its first entries are validated (the pairing with layers is
+    // checked on the whole history by historyProblem, which is linear and cheap).
+    const subject = type === 'config' && isObj(doc) && Array.isArray(doc.history) && doc.history.length > MAX_VALIDATED_HISTORY ? { ...doc, history: doc.history.slice(0, MAX_VALIDATED_HISTORY) } : doc;
+    const violations = validateDocument(subject, type);
+    // Past the cap nothing more is listed: stop there (a hostile config yields one per history entry).
+    for (const v of violations.slice(0, MAX_NODE_PROBLEMS + 1)) {
       this.problem(node, { code: 'SCHEMA_INVALID', message: `${v.path || '/'}: ${v.message}`, path: v.path });
     }
   }
@@ -523,9 +538,23 @@ export async function buildGraph(source: ImageSource, opts: BuildOptions = {}): 
   return (await buildGraphContext(source, opts)).graph;
 }
 
+/** History entries schema-validated per config (see validate()). */
+const MAX_VALIDATED_HISTORY = 2000;
+/** Problems listed per node: a hostile document can yield millions (one per history entry). */
+const MAX_NODE_PROBLEMS = 500;
+const problemKey = (p: Problem) => `${p.code}\u0000${p.message}\u0000${p.path ?? ''}`;
+
+/** Nodes by digest, per graph (markVerified runs once per layer: a scan each time would be quadratic). */
+const nodeIndex = new WeakMap<GraphNode[], Map<Digest, GraphNode>>();
+function nodeOf(graph: ImageGraph, digest: Digest): GraphNode | undefined {
+  let m = nodeIndex.get(graph.nodes);
+  if (!m || m.size !== graph.nodes.length) nodeIndex.set(graph.nodes, (m = new Map(graph.nodes.map((n) => [n.digest, n]))));
+  return m.get(digest);
+}
+
 /** Records the outcome of reading a layer later (layers engine): verified, or failed with its problem. */
 export function markVerified(graph: ImageGraph, digest: Digest, state: VerifyState, problem?: Problem): GraphNode | undefined {
-  const node = graph.nodes.find((n) => n.digest === digest);
+  const node = nodeOf(graph, digest);
   if (!node) return undefined;
   // What the graph builder found (missing, wrong size) stands: a later read cannot make it good.
   if (state === 'verified' && (node.verify === 'missing' || node.verify === 'failed')) return node;

@@ -2,20 +2,17 @@ import { Transform, type Duplex, type Readable, type TransformCallback } from 'n
 import * as zlib from 'node:zlib';
 import { ExplorerError } from '../errors.js';
 import { createDigester, parseDigest, shortDigest, type Digest } from '../oci/digest.js';
-import { jsZstdTransform } from './zstd-js.js';
 import { gzipPointsStream } from './zran/index-stream.js';
 import type { RestartPointsBuilder } from './zran/points.js';
+import { sniffCompression, SNIFF_BYTES, type Compression } from '../tar/compression.js';
+import { jsZstdTransform, zstdDecompressor } from '../tar/zstd.js';
 
 // Layer blobs are decoded by their magic bytes (media types lie: docker-save says "tar" for gzip;
 // eStargz is multi-member gzip, which Node's gunzip reads member after member).
 
-export type Compression = 'gzip' | 'zstd' | 'none';
-
-export function detectCompression(head: Uint8Array): Compression {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
-  return 'none';
-}
+export type { Compression } from '../tar/compression.js';
+/** The one compression sniffer (tar/compression.ts), under its old name. */
+export const detectCompression = sniffCompression;
 
 export interface DecodeLimits {
   /** Refuse more than this many uncompressed bytes (default 64 GiB). */
@@ -27,9 +24,15 @@ export interface DecodeLimits {
   maxRatio?: number;
   /** Uncompressed bytes allowed before the ratio is checked (default 64 MiB). */
   ratioGrace?: number;
+  /**
+   * A second, lower ratio (default 1,000:1) once past `sustainedGrace` (default 1 GiB): a gzip bomb sits
+   * at deflate's 1,032:1 ceiling for gigabytes, which no real layer does.
+   */
+  sustainedRatio?: number;
+  sustainedGrace?: number;
 }
 
-const DEFAULTS: Required<DecodeLimits> = { maxBytes: 64 * 1024 ** 3, maxRatio: 10_000, ratioGrace: 64 * 1024 * 1024 };
+const DEFAULTS: Required<DecodeLimits> = { maxBytes: 64 * 1024 ** 3, maxRatio: 10_000, ratioGrace: 64 * 1024 * 1024, sustainedRatio: 1_000, sustainedGrace: 1024 ** 3 };
 
 /** What a decoded layer stream measured, complete once the stream has ended. */
 export interface DecodeStats {
@@ -106,12 +109,12 @@ export async function openDecoded(
   const limits = { ...DEFAULTS, ...opts.limits };
   let head: Buffer;
   try {
-    head = await peek(blob, 4);
+    head = await peek(blob, SNIFF_BYTES);
   } catch (e) {
     blob.destroy();
     throw asDecodeError(e, layerDigest, undefined);
   }
-  const compression = detectCompression(head);
+  const compression = sniffCompression(head);
   const stats: DecodeStats = { compression, bytesIn: 0, bytesOut: 0 };
   const alg = opts.diffId ? parseDigest(opts.diffId).algorithm : 'sha256';
   // An uncompressed blob's diff_id is its digest, already checked upstream: no second hash.
@@ -135,7 +138,7 @@ export async function openDecoded(
       : compression === 'zstd'
         ? rp
           ? jsZstdTransform((c, u) => rp.addFrame(u, c))
-          : zstdTransform()
+          : zstdDecompressor()
         : new Transform({ highWaterMark: HWM, transform: (c, _e, cb) => cb(null, c) });
   const meter = new Transform({
     highWaterMark: HWM,
@@ -144,6 +147,9 @@ export async function openDecoded(
       if (stats.bytesOut > limits.maxBytes) return cb(bomb(layerDigest, `more than ${limits.maxBytes} uncompressed bytes`));
       if (compression !== 'none' && stats.bytesOut > limits.ratioGrace && stats.bytesOut > stats.bytesIn * limits.maxRatio) {
         return cb(bomb(layerDigest, `an expansion ratio over ${limits.maxRatio}:1`));
+      }
+      if (compression !== 'none' && stats.bytesOut > limits.sustainedGrace && stats.bytesOut > stats.bytesIn * limits.sustainedRatio) {
+        return cb(bomb(layerDigest, `more than ${limits.sustainedGrace} bytes at an expansion ratio over ${limits.sustainedRatio}:1`));
       }
       if (compression === 'none') {
         hash?.update(chunk);
@@ -166,21 +172,23 @@ export async function openDecoded(
     if (!meter.destroyed) meter.destroy(asDecodeError(e, layerDigest, compression));
   };
   blob.on('error', fail);
+  // It may have failed already (a small blob verified at its end while we peeked).
+  if (blob.errored) fail(blob.errored);
   counter.on('error', fail);
   dec.on('error', fail);
   meter.on('close', () => {
     if (!blob.destroyed) blob.destroy();
     if (!dec.destroyed) dec.destroy();
   });
+  // The error stays on the stream (readers see it): a blob that fails before the caller starts reading
+  // (a small one, verified at its end) must not be an uncaught 'error' event.
+  meter.on('error', () => undefined);
   blob.pipe(counter).pipe(dec).pipe(meter);
   return { stream: meter, stats };
 }
 
-/** zstd: Node's zlib when it has it (Node >= 22.15 / Electron), else fzstd, frame by frame (zstd-js.ts). */
-export function zstdTransform(): Transform {
-  const native = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
-  return native ? native() : jsZstdTransform();
-}
+/** zstd for reads: Node's zlib when it has it (with the window limit), else the JavaScript decoder (tar/zstd.ts). */
+export const zstdTransform = zstdDecompressor;
 
 function bomb(layer: Digest, what: string): ExplorerError {
   return new ExplorerError(

@@ -1,4 +1,4 @@
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { constants as fsConstants, createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ExplorerError } from '../errors.js';
@@ -64,10 +64,14 @@ export async function saveFile(img: OpenImage, a: { view?: FileView; path: strin
   try {
     await pipeline(stream, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }), { signal });
     // link() fails when the name was taken meanwhile, where rename() would replace it.
-    await fsp.link(tmp, a.target).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'EEXIST') throw new ExplorerError('TARGET_EXISTS', `${a.target} already exists; choose another file name.`, { target: a.target });
-      throw e;
-    });
+    await fsp
+      .link(tmp, a.target)
+      // A file system without hard links (FAT, some network mounts): an exclusive copy instead.
+      .catch((e: NodeJS.ErrnoException) => (e.code === 'EPERM' || e.code === 'ENOTSUP' || e.code === 'EOPNOTSUPP' ? fsp.copyFile(tmp, a.target, fsConstants.COPYFILE_EXCL) : Promise.reject(e)))
+      .catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'EEXIST') throw new ExplorerError('TARGET_EXISTS', `${a.target} already exists; choose another file name (nothing was overwritten).`, { target: a.target });
+        throw e;
+      });
   } finally {
     await fsp.rm(tmp, { force: true });
   }

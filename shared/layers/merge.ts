@@ -32,7 +32,7 @@ export interface MergedEntry {
   xattrs?: Record<string, string>;
   devmajor?: number;
   devminor?: number;
-  /** The name's bytes were not UTF-8: `name` holds them as Latin-1 characters. */
+  /** The name holds bytes that are not UTF-8, as U+DC80..U+DCFF (tar/names.ts). */
   nonUtf8?: boolean;
   problem?: Problem;
 }

@@ -4,6 +4,7 @@ import { openCache, type Cache, type CacheLease } from '../store/cache.js';
 import { defaultCacheDir } from '../store/paths.js';
 // Bigger index files are not read: a planted 1 PB file is skipped, not slurped.
 import { MAX_INDEX_BYTES } from '../store/scan.js';
+import { decodeName, encodeName } from '../tar/names.js';
 import { crc32 } from './crc32.js';
 import { RestartPoints } from './zran/points.js';
 import { COLUMN_CTORS, COLUMN_NAMES, LayerIndex, type IndexColumns, type LayerIndexMeta } from './tarindex.js';
@@ -14,7 +15,8 @@ import { COLUMN_CTORS, COLUMN_NAMES, LayerIndex, type IndexColumns, type LayerIn
 // anything that does not validate is ignored and re-indexed.
 
 const MAGIC = Buffer.from('OCIXIDX\0', 'latin1');
-export const INDEX_FORMAT_VERSION = 3;
+// v4: restart points (rpoints, rwindows) and paths stored as their raw bytes (tar/names.ts).
+export const INDEX_FORMAT_VERSION = 4;
 
 /** The cache folder per platform conventions; OCI_EXPLORER_CACHE overrides (tests, portable installs). */
 export { defaultCacheDir } from '../store/paths.js';
@@ -48,7 +50,7 @@ export function serializeIndex(idx: LayerIndex): Buffer {
       off += pad;
     }
   };
-  add('paths', Buffer.from(idx.paths.join('\0'), 'utf8'));
+  add('paths', encodeName(idx.paths.join('\0')));
   add('extras', Buffer.from(JSON.stringify(idx.extras), 'utf8'));
   for (const k of COLUMN_NAMES) {
     const a = idx.cols[k];
@@ -84,7 +86,7 @@ export function deserializeIndex(buf: Buffer, digest: Digest): LayerIndex | unde
       return body.subarray(s[0], s[0] + s[1]);
     };
     const n = header.count;
-    const pathsText = sec('paths').toString('utf8');
+    const pathsText = decodeName(sec('paths'));
     const paths = n === 0 ? [] : pathsText.split('\0');
     if (paths.length !== n) return undefined;
     const extras = JSON.parse(sec('extras').toString('utf8')) as string[];

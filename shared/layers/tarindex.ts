@@ -3,7 +3,8 @@ import type { Digest } from '../oci/digest.js';
 import { crc32 } from './crc32.js';
 import type { Compression } from './decode.js';
 import { basename, dirname, join, normalizeEntryPath } from './paths.js';
-import type { TarHeader, TarSink } from './tarscan.js';
+import { hasRawBytes } from '../tar/names.js';
+import type { BadEntry, TarHeader, TarSink } from './tarscan.js';
 import type { RestartPoints } from './zran/points.js';
 import { ENTRY_TYPES, FLAG, type EntryType, type LayerEntry } from './types.js';
 
@@ -12,6 +13,8 @@ import { ENTRY_TYPES, FLAG, type EntryType, type LayerEntry } from './types.js';
 
 const TYPE_CODE: Record<EntryType, number> = Object.fromEntries(ENTRY_TYPES.map((t, i) => [t, i])) as Record<EntryType, number>;
 const MAX_PROBLEMS = 200;
+/** Characters of paths and link targets one layer index may hold (memory stays bounded whatever the tar: about 1M entries of 64 characters; a huge real layer has ~500k of ~80). */
+export const MAX_NAME_CHARS = 64 * 1024 * 1024;
 
 export interface LayerIndexMeta {
   digest: Digest;
@@ -139,6 +142,8 @@ export class IndexBuilder implements TarSink {
   private problemCount = 0;
   private cur = -1;
   private crc = 0;
+  private nameChars = 0;
+  private overBudget = 0;
 
   constructor(private readonly label: string) {
     this.grow(1024);
@@ -156,8 +161,19 @@ export class IndexBuilder implements TarSink {
     if (this.problems.length < MAX_PROBLEMS) this.problems.push(p);
   }
 
+  /** An entry the tar parser refused: reported with its offset, the rest of the layer goes on. */
+  bad(b: BadEntry): void {
+    this.cur = -1;
+    this.problem({ code: 'LAYER_TAR_INVALID', message: `Entry "${b.name}" at byte ${b.offset} was skipped: ${b.reason}.`, path: b.name });
+  }
+
   entry(h: TarHeader): void {
     this.cur = -1;
+    this.nameChars += h.name.length + h.linkname.length;
+    if (this.nameChars > MAX_NAME_CHARS) {
+      if (this.overBudget++ === 0) this.problem({ code: 'TOO_LARGE', message: `${this.label} holds more than ${MAX_NAME_CHARS} characters of names; the entries past that point (from byte ${h.headerOffset}) are not listed.` });
+      return;
+    }
     if (h.type === 'unknown') {
       this.problem({ code: 'LAYER_TAR_INVALID', message: `Entry "${h.name}" has tar type "${h.typeflag}", which a container filesystem cannot hold; it was skipped.`, path: h.name });
       return;
@@ -173,7 +189,7 @@ export class IndexBuilder implements TarSink {
     }
     let path = norm.path;
     if (path === '') return; // the root directory itself ("./")
-    let flags = h.nonUtf8 ? FLAG.nonUtf8 : 0;
+    let flags = hasRawBytes(h.name) ? FLAG.nonUtf8 : 0;
     const base = basename(path);
     if (base.startsWith('.wh.')) {
       if (base === '.wh..wh..opq') {

@@ -12,7 +12,7 @@ export const FLAG = {
   whiteout: 1,
   /** `.wh..wh..opq`: hides lower contents of the directory; the entry's path is the directory. */
   opaque: 2,
-  /** The last component of the name was not valid UTF-8; it was read as Latin-1 (bytes preserved). */
+  /** The name holds bytes that are not UTF-8, kept as U+DC80..U+DCFF (tar/names.ts: encodeName gives the bytes back). */
   nonUtf8: 4,
   /** Other `.wh..wh.` metadata (aufs): never shown, never applied. */
   whMeta: 8,

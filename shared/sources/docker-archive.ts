@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { ExplorerError } from '../errors.js';
 import { createDigester, digestOf, isDigest, shortDigest, type Digest, type DigestAlgorithm } from '../oci/digest.js';
 import { MT } from '../oci/mediatypes.js';
+import { sniffCompression, SNIFF_BYTES, type Compression } from '../tar/compression.js';
 import type { Descriptor } from '../oci/types.js';
 import type { Backend } from './backend.js';
 import { splitPathAndSelector, withProbe } from './local.js';
@@ -10,6 +11,7 @@ import { configFromV1, synthesizeManifest, type V1Image } from './synthetic.js';
 import { OciLayoutSource } from './oci-layout.js';
 import type { BlobReadOptions, ImageSource, RootEntry } from './types.js';
 import { MAX_CONFIG_BYTES, MAX_DOCUMENT_BYTES } from './verify.js';
+import { archiveWarnings } from './tarfs.js';
 import { normalizeRel, type Vfs } from './vfs.js';
 
 // `docker save` archives. Legacy ones (manifest.json + <id>/layer.tar) have no manifests, so one
@@ -64,7 +66,8 @@ export class DockerArchiveSource implements ImageSource {
   }
 
   warnings(): string[] {
-    return [...this.notes];
+    // Entries of the archive itself that the tar parser refused (tarfs.ts) are said too, never silent.
+    return [...this.notes, ...archiveWarnings(this.vfs)];
   }
 
   async openBlob(desc: Descriptor, opts: BlobReadOptions = {}): Promise<Readable> {
@@ -413,12 +416,9 @@ export class DockerArchiveSource implements ImageSource {
     return Buffer.concat(chunks);
   }
 
-  /** Compression of an entry by its magic bytes (reads 4 bytes). */
-  private async magic(rel: string): Promise<'gzip' | 'zstd' | 'none'> {
-    const b = await this.firstBytes(rel, 4);
-    if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-    if (b.length === 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-    return 'none';
+  /** Compression of an entry by its magic bytes (the one sniffer, tar/compression.ts). */
+  private async magic(rel: string): Promise<Compression> {
+    return sniffCompression(await this.firstBytes(rel, SNIFF_BYTES));
   }
 
   private async hashEntry(rel: string, signal?: AbortSignal, alg: DigestAlgorithm = 'sha256'): Promise<Digest> {

@@ -7,6 +7,7 @@ import type { Backend, LocalProbe, OpenContext, OpenedSource } from './backend.j
 import { splitPathAndSelector, withProbe } from './local.js';
 import type { BlobReadOptions, ImageSource, RootEntry, SourceKind } from './types.js';
 import { type Vfs } from './vfs.js';
+import { archiveWarnings } from './tarfs.js';
 
 /** Blob path inside an OCI layout: blobs/<alg>/<hex>. */
 export function blobPath(digest: Digest): string {
@@ -27,6 +28,11 @@ export class OciLayoutSource implements ImageSource {
     readonly location: string,
     readonly kind: SourceKind = 'oci-layout',
   ) {}
+
+  /** Entries of an OCI archive that the tar parser refused (skipped): shown on the source, never silent. */
+  warnings(): string[] {
+    return archiveWarnings(this.vfs);
+  }
 
   /** Checks the oci-layout header; throws LAYOUT_INVALID with what is wrong. */
   async checkLayout(): Promise<void> {

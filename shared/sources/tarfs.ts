@@ -5,16 +5,18 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { ExplorerError } from '../errors.js';
+import { sniffCompression, SNIFF_BYTES, type Compression } from '../tar/compression.js';
+import { BLOCK, TarFatal, TarHeaderReader, type BadEntry, type Step } from '../tar/header.js';
+import { zstdDecompressor } from '../tar/zstd.js';
 import { missing, normalizeRel, type Vfs } from './vfs.js';
 
 // A tar archive read in place: one pass over the 512-byte headers (seeking past entry data), then
 // random access by entry offset. Opening a multi-GB docker save therefore costs one small read per
 // entry, not a read of the layers.
 
-const BLOCK = 512;
-/** PAX and GNU long-name records are metadata; anything bigger is hostile or broken. */
-const MAX_META_BYTES = 1024 * 1024;
 const MAX_LINK_HOPS = 40;
+/** Bad entries kept for the report (the rest are counted). */
+const MAX_PROBLEMS = 100;
 
 export type TarEntryType = 'file' | 'hardlink' | 'symlink' | 'dir' | 'other';
 
@@ -26,12 +28,6 @@ export interface TarEntry {
   /** Offset of the first data byte in the archive file. */
   offset: number;
   linkname?: string;
-}
-
-interface Pax {
-  path?: string;
-  linkpath?: string;
-  size?: number;
 }
 
 export interface TarVfsOptions {
@@ -49,6 +45,8 @@ export class TarVfs implements Vfs {
   readonly entries = new Map<string, TarEntry>();
   /** Bytes read while scanning headers: lets tests prove that entry data is never read when opening. */
   bytesScanned = 0;
+  /** Entries the tar parser refused (skipped), with the reason and offset. */
+  readonly problems: BadEntry[] = [];
   private closed = false;
   private fh?: Promise<fsp.FileHandle>;
 
@@ -103,11 +101,8 @@ export class TarVfs implements Vfs {
   }
 
   private async scan(fh: fsp.FileHandle): Promise<void> {
+    const reader = new TarHeaderReader();
     let offset = 0;
-    let pax: Pax = {};
-    let globalPax: Pax = {};
-    let longName: string | undefined;
-    let longLink: string | undefined;
     let headers = 0;
     for (;;) {
       // A huge archive (thousands of entries) still lets the event loop breathe.
@@ -119,61 +114,36 @@ export class TarVfs implements Vfs {
         }
         throw this.truncated('a header', offset);
       }
-      const h = this.readAtSync(fh.fd, offset, BLOCK);
-      if (h.every((b) => b === 0)) break; // end-of-archive marker
-      checkHeader(h, offset, this.label);
-      const typeflag = String.fromCharCode(h[156] ?? 0);
-      let size = parseNumeric(h.subarray(124, 136), offset, this.label);
+      let step: Step;
+      try {
+        step = reader.header(this.readAtSync(fh.fd, offset, BLOCK), offset);
+      } catch (e) {
+        if (!(e instanceof TarFatal)) throw e;
+        if (e.notTar) throw new ExplorerError('ARCHIVE_INVALID', `${this.label} is not a tar archive (its first 512 bytes are not a tar header). Choose a docker save or OCI archive (.tar, .tar.gz) or an OCI layout folder.`, { path: this.label, offset, notTar: true });
+        throw new ExplorerError('ARCHIVE_INVALID', `${this.label} has a ${e.reason}: the archive is corrupt. Copy or save it again.`, { path: this.label, offset });
+      }
+      if (step.kind === 'end') break;
       const dataOffset = offset + BLOCK;
-      // Link, directory and device entries carry no data whatever their size field says (as Go's archive/tar).
-      const headerOnly = '123456'.includes(typeflag);
-      if (pax.size !== undefined) size = pax.size;
-      else if (globalPax.size !== undefined) size = globalPax.size;
-      const dataSize = headerOnly ? 0 : size;
-      if (dataOffset + dataSize > this.fileSize) throw this.truncated(`the data of an entry`, dataOffset);
-      const next = dataOffset + Math.ceil(dataSize / BLOCK) * BLOCK;
-
-      if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
-        if (size > MAX_META_BYTES) {
-          throw new ExplorerError('ARCHIVE_INVALID', `${this.label} has a ${size}-byte extended header at byte ${offset}, far more than any real archive needs: the file is damaged or hostile.`, { path: this.label, offset });
-        }
-        const data = this.readAtSync(fh.fd, dataOffset, size);
-        if (typeflag === 'x') pax = parsePax(data, offset, this.label);
-        else if (typeflag === 'g') globalPax = { ...globalPax, ...parsePax(data, offset, this.label) };
-        else if (typeflag === 'L') longName = cString(data);
-        else longLink = cString(data);
-        offset = next;
+      const dataSize = step.kind === 'meta' ? step.size : step.dataSize;
+      if (dataOffset + dataSize > this.fileSize) throw this.truncated('the data of an entry', dataOffset);
+      offset = dataOffset + Math.ceil(dataSize / BLOCK) * BLOCK;
+      if (step.kind === 'meta') {
+        if (step.keep) reader.meta(this.readAtSync(fh.fd, dataOffset, dataSize));
         continue;
       }
-
-      let name = longName ?? cString(h.subarray(0, 100));
-      if (longName === undefined && isPosixUstar(h)) {
-        const prefix = cString(h.subarray(345, 500));
-        if (prefix) name = `${prefix}/${name}`;
+      if (step.bad) {
+        if (this.problems.length < MAX_PROBLEMS) this.problems.push(step.bad);
+        continue;
       }
-      if (pax.path !== undefined) name = pax.path;
-      let linkname = longLink ?? cString(h.subarray(157, 257));
-      if (pax.linkpath !== undefined) linkname = pax.linkpath;
-      else if (globalPax.linkpath !== undefined && longLink === undefined) linkname = globalPax.linkpath;
-
-      const type: TarEntryType =
-        typeflag === '0' || typeflag === '\0' || typeflag === '7' ? 'file'
-        : typeflag === '1' ? 'hardlink'
-        : typeflag === '2' ? 'symlink'
-        : typeflag === '5' ? 'dir'
-        : 'other';
-      const norm = normalizeRel(name);
-      if (norm) {
-        const entry: TarEntry = { name: norm, type: name.endsWith('/') && type === 'file' ? 'dir' : type, size: dataSize, offset: dataOffset };
-        if (type === 'hardlink' || type === 'symlink') entry.linkname = linkname;
-        // Duplicates: the last entry wins, as when extracting.
-        this.entries.delete(norm);
-        this.entries.set(norm, entry);
-      }
-      pax = {};
-      longName = undefined;
-      longLink = undefined;
-      offset = next;
+      const h = step.entry!;
+      const type: TarEntryType = h.type === 'file' || h.type === 'hardlink' || h.type === 'symlink' || h.type === 'dir' ? h.type : 'other';
+      const norm = normalizeRel(h.name);
+      if (!norm) continue;
+      const entry: TarEntry = { name: norm, type: h.name.endsWith('/') && type === 'file' ? 'dir' : type, size: step.dataSize, offset: dataOffset };
+      if (type === 'hardlink' || type === 'symlink') entry.linkname = h.linkname;
+      // Duplicates: the last entry wins, as when extracting.
+      this.entries.delete(norm);
+      this.entries.set(norm, entry);
     }
   }
 
@@ -279,6 +249,12 @@ export class TarVfs implements Vfs {
   }
 }
 
+/** What the tar parser refused in an archive read in place (none for a folder), as warnings for the source. */
+export function archiveWarnings(vfs: Vfs): string[] {
+  if (!(vfs instanceof TarVfs)) return [];
+  return vfs.problems.map((b) => `Archive entry "${b.name}" at byte ${b.offset} was skipped: ${b.reason}.`);
+}
+
 /** A symlink's target as an archive path: relative to the link's folder, absolute ones from the archive root. */
 function linkTarget(linkPath: string, linkname: string): string {
   if (linkname.startsWith('/')) return normalizeRel(linkname);
@@ -286,151 +262,51 @@ function linkTarget(linkPath: string, linkname: string): string {
   return normalizeRel(`${dir === '.' ? '' : dir}/${linkname}`);
 }
 
-function cString(b: Uint8Array): string {
-  const i = b.indexOf(0);
-  return Buffer.from(i < 0 ? b : b.subarray(0, i)).toString('utf8');
-}
-
-function isPosixUstar(h: Buffer): boolean {
-  return h.toString('latin1', 257, 263) === 'ustar\0';
-}
-
-function checksumOk(h: Buffer): boolean {
-  const stored = parseOctal(h.subarray(148, 156));
-  if (stored === undefined) return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : (h[i] ?? 0);
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return stored === unsigned || stored === signed;
-}
-
-function checkHeader(h: Buffer, offset: number, label: string): void {
-  if (checksumOk(h)) return;
-  // A first block without ustar magic and without a valid checksum: this is not a tar at all.
-  if (offset === 0 && h.toString('latin1', 257, 262) !== 'ustar') {
-    throw new ExplorerError('ARCHIVE_INVALID', `${label} is not a tar archive (its first 512 bytes are not a tar header). Choose a docker save or OCI archive (.tar, .tar.gz) or an OCI layout folder.`, { path: label, offset, notTar: true });
-  }
-  throw new ExplorerError('ARCHIVE_INVALID', `${label} has a damaged tar header at byte ${offset} (checksum mismatch): the archive is corrupt. Copy or save it again.`, { path: label, offset });
-}
-
-function parseOctal(b: Uint8Array): number | undefined {
-  const s = Buffer.from(b).toString('latin1').replace(/\0.*$/s, '').trim();
-  if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) return undefined;
-  return parseInt(s, 8);
-}
-
-/** Numeric header field: octal, or base-256 (high bit set) for sizes over 8 GiB. */
-function parseNumeric(b: Buffer, offset: number, label: string): number {
-  if (((b[0] ?? 0) & 0x80) !== 0) {
-    if (((b[0] ?? 0) & 0x40) !== 0) throw badNumber(offset, label); // negative
-    let v = (b[0] ?? 0) & 0x3f;
-    for (let i = 1; i < b.length; i++) v = v * 256 + (b[i] ?? 0);
-    if (!Number.isSafeInteger(v)) throw badNumber(offset, label);
-    return v;
-  }
-  const v = parseOctal(b);
-  if (v === undefined) throw badNumber(offset, label);
-  return v;
-}
-
-function badNumber(offset: number, label: string): ExplorerError {
-  return new ExplorerError('ARCHIVE_INVALID', `${label} has an unreadable size field in the tar header at byte ${offset}: the archive is corrupt. Copy or save it again.`, { path: label, offset });
-}
-
-/** PAX records: "<len> <key>=<value>\n"; we need path, linkpath and size. */
-function parsePax(data: Buffer, offset: number, label: string): Pax {
-  const out: Pax = {};
-  let i = 0;
-  while (i < data.length) {
-    if (data[i] === 0) break;
-    const sp = data.indexOf(0x20, i);
-    const len = sp < 0 ? NaN : Number(data.toString('latin1', i, sp));
-    if (!Number.isInteger(len) || len <= 0 || i + len > data.length) {
-      throw new ExplorerError('ARCHIVE_INVALID', `${label} has a malformed PAX extended header at byte ${offset}: the archive is corrupt. Copy or save it again.`, { path: label, offset });
-    }
-    const rec = data.toString('utf8', sp + 1, i + len - 1);
-    const eq = rec.indexOf('=');
-    if (eq > 0) {
-      const key = rec.slice(0, eq);
-      const value = rec.slice(eq + 1);
-      if (key === 'path') out.path = value;
-      else if (key === 'linkpath') out.linkpath = value;
-      else if (key === 'size' && /^\d+$/.test(value)) out.size = Number(value);
-    }
-    i += len;
-  }
-  return out;
-}
-
 // ---- compressed outer archives -------------------------------------------------------------
 
-export type OuterCompression = 'gzip' | 'zstd' | 'none';
-
-export async function sniffCompression(file: string): Promise<OuterCompression> {
+/** The compression of a file by its first bytes (the one sniffer in tar/compression.ts). */
+export async function sniffFile(file: string): Promise<Compression> {
   const fh = await fsp.open(file, 'r');
   try {
-    const b = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(b, 0, 4, 0);
-    if (bytesRead >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-    if (bytesRead === 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-    return 'none';
+    const b = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await fh.read(b, 0, SNIFF_BYTES, 0);
+    return sniffCompression(b.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }
 }
 
-/** zstd decompression: zlib's when this Node has it (Electron's does), else the pure-JS fzstd. */
-async function zstdDecompressor(): Promise<Transform> {
-  const z = zlib as unknown as { createZstdDecompress?: () => Transform };
-  if (typeof z.createZstdDecompress === 'function') return z.createZstdDecompress();
-  const { Decompress } = await import('fzstd');
-  let push: ((c: Buffer) => void) | undefined;
-  const d = new Decompress((chunk) => push?.(Buffer.from(chunk)));
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      push = (c) => this.push(c);
-      try {
-        d.push(chunk);
-        cb();
-      } catch (e) {
-        cb(e as Error);
-      }
-    },
-    flush(cb: TransformCallback) {
-      push = (c) => this.push(c);
-      try {
-        d.push(new Uint8Array(0), true);
-        cb();
-      } catch (e) {
-        cb(e as Error);
-      }
-    },
-  });
-}
+/** Past this many decompressed bytes, a ratio over MAX_RATIO is a bomb (deflate tops out at 1,032:1). */
+const RATIO_GRACE = 1024 ** 3;
+const MAX_RATIO = 1000;
 
 /**
  * Opens a tar archive for random access. A gzip or zstd compressed archive (by magic bytes) is
  * decompressed once into a temp file under os.tmpdir(), deleted by close(): random access into a
- * compressed stream would mean decompressing again for every read.
+ * compressed stream would mean decompressing again for every read. The copy is bounded: by `maxBytes`,
+ * by the temp disk's free space less a reserve (max(1 GiB, 10 %)), and by an expansion ratio (a bomb);
+ * past any of them it stops with a clear error and the partial copy is removed.
  */
-export async function openTarVfs(file: string, opts: { signal?: AbortSignal; maxBytes?: number } = {}): Promise<TarVfs> {
+export async function openTarVfs(file: string, opts: { signal?: AbortSignal; maxBytes?: number; maxRatio?: number; ratioGrace?: number } = {}): Promise<TarVfs> {
   const st = await fsp.stat(file).catch(() => undefined);
   if (!st) throw new ExplorerError('SOURCE_NOT_FOUND', `${file} does not exist. Check the path and try again.`, { path: file });
-  const kind = st.isFile() ? await sniffCompression(file) : 'none';
+  const kind = st.isFile() ? await sniffFile(file) : 'none';
   if (kind === 'none') return TarVfs.open(file);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'oci-explorer-'));
   trackTempDir(dir);
   const out = path.join(dir, 'archive.tar');
   // Never fill the disk: stop before the copy outgrows the free space (a bomb, or just too big).
-  const limit = opts.maxBytes ?? (await freeBytes(dir));
+  const limit = Math.min(opts.maxBytes ?? Infinity, await freeBytes(dir));
+  let bytesIn = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _e, cb: TransformCallback) {
+      bytesIn += chunk.length;
+      cb(null, chunk);
+    },
+  });
   try {
-    const decomp = kind === 'gzip' ? zlib.createGunzip() : await zstdDecompressor();
-    await pipeline(createReadStream(file), decomp, byteLimit(limit, file, dir), createWriteStream(out), opts.signal ? { signal: opts.signal } : {});
+    const decomp = kind === 'gzip' ? zlib.createGunzip() : zstdDecompressor();
+    await pipeline(createReadStream(file), counter, decomp, byteLimit(limit, { maxRatio: opts.maxRatio ?? MAX_RATIO, ratioGrace: opts.ratioGrace ?? RATIO_GRACE }, () => bytesIn, file, dir), createWriteStream(out, { flags: 'wx', mode: 0o600 }), opts.signal ? { signal: opts.signal } : {});
   } catch (e) {
     liveTempDirs.delete(dir);
     await fsp.rm(dir, { recursive: true, force: true });
@@ -459,23 +335,27 @@ function trackTempDir(dir: string): void {
   });
 }
 
-/** Free bytes on the temp disk, minus a margin; Infinity when the platform cannot say. */
+/** Free bytes on the temp disk less a reserve (max(1 GiB, 10 % of the volume)); Infinity when the platform cannot say. */
 async function freeBytes(dir: string): Promise<number> {
   try {
     const s = await fsp.statfs(dir);
-    return Math.max(0, s.bavail * s.bsize - 64 * 1024 * 1024);
+    return Math.max(0, s.bavail * s.bsize - Math.max(1024 ** 3, 0.1 * s.blocks * s.bsize));
   } catch {
     return Infinity;
   }
 }
 
-function byteLimit(limit: number, file: string, dir: string): Transform {
+function byteLimit(limit: number, ratio: { maxRatio: number; ratioGrace: number }, bytesIn: () => number, file: string, dir: string): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       seen += chunk.length;
+      if (seen > ratio.ratioGrace && seen > bytesIn() * ratio.maxRatio) {
+        cb(new ExplorerError('DECOMPRESSION_BOMB', `${file} expands more than ${ratio.maxRatio}:1 past ${ratio.ratioGrace} bytes, so decompressing it was stopped (a decompression bomb or a corrupt file). Decompress it yourself if you trust it, and open the .tar.`, { path: file }));
+        return;
+      }
       if (seen > limit) {
-        cb(new ExplorerError('TOO_LARGE', `${file} decompresses to more than the ${limit} bytes free for its temporary copy in ${path.dirname(dir)}: free some space or point TMPDIR at a bigger disk, or decompress it yourself and open the .tar.`, { path: file, limit }));
+        cb(new ExplorerError('TOO_LARGE', `${file} decompresses to more than the ${limit} bytes allowed for its temporary copy in ${path.dirname(dir)} (free space less a reserve): free some space or point TMPDIR at a bigger disk, or decompress it yourself and open the .tar.`, { path: file, limit }));
         return;
       }
       cb(null, chunk);

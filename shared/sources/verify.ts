@@ -56,9 +56,16 @@ export function digestMismatch(desc: Descriptor, actual: string): ExplorerError 
 /** Opens a blob as a verified stream. */
 export async function openVerified(source: ImageSource, desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
   parseDigest(desc.digest);
-  const raw = await source.openBlob(desc, signal ? { signal } : {});
+  if (!Number.isSafeInteger(desc.size) || desc.size < 0) throw new ExplorerError('SIZE_MISMATCH', `Blob ${shortDigest(desc.digest)} has no valid size in its descriptor, so it cannot be read safely.`, { digest: desc.digest });
+  // Never read more than the descriptor says (+1 byte, to tell "too big"): a blob that is a link to
+  // /dev/zero, or a file growing under us, fails after size+1 bytes, not after gigabytes.
+  const raw = await source.openBlob(desc, { end: desc.size + 1, ...(signal ? { signal } : {}) });
   const v = new VerifyingStream(desc);
   raw.on('error', (e) => v.destroy(e));
+  v.on('close', () => raw.destroy());
+  // A small blob can be read through (and fail verification) before its reader attaches a listener:
+  // the error stays on the stream (v.errored, thrown to a later for-await) instead of crashing.
+  v.on('error', () => undefined);
   return raw.pipe(v);
 }
 

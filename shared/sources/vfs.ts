@@ -1,6 +1,6 @@
-import { createReadStream, promises as fsp } from 'node:fs';
+import { constants as fsc, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { addAbortSignal, Readable } from 'node:stream';
 import { ExplorerError } from '../errors.js';
 
 // Read-only file access shared by the folder and archive backends, so an OCI layout is read by one
@@ -63,24 +63,55 @@ export class DirVfs implements Vfs {
     return st?.isFile() ? st.size : undefined;
   }
 
-  async readFile(rel: string, max = Infinity): Promise<Buffer> {
+  /**
+   * Opens a file as what it claims to be: a regular file inside the root. O_NONBLOCK so a FIFO swapped
+   * in after the check cannot block the open; the check is then made again on the open handle (fstat),
+   * so a FIFO, a device or /dev/zero behind a link is refused before a single byte is read.
+   */
+  private async openRegular(rel: string): Promise<{ fh: fsp.FileHandle; size: number }> {
     const p = await this.resolve(rel);
-    const size = p ? await this.stat(rel) : undefined;
-    if (!p || size === undefined) throw missing(this.label, rel);
-    if (size > max) throw new ExplorerError('TOO_LARGE', `${rel} in ${this.label} is ${size} bytes, more than the ${max} allowed for it.`, { path: rel });
-    return fsp.readFile(p);
+    if (!p) throw missing(this.label, rel);
+    const fh = await fsp.open(p, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0)).catch(() => undefined);
+    if (!fh) throw missing(this.label, rel);
+    const st = await fh.stat().catch(() => undefined);
+    if (!st?.isFile()) {
+      await fh.close();
+      throw new ExplorerError('BLOB_MISSING', `${rel} in ${this.label} is not a regular file (a FIFO, a device or a folder), so it is not read.`, { path: rel });
+    }
+    return { fh, size: st.size };
+  }
+
+  async readFile(rel: string, max = Infinity): Promise<Buffer> {
+    const { fh, size } = await this.openRegular(rel);
+    try {
+      if (size > max) throw new ExplorerError('TOO_LARGE', `${rel} in ${this.label} is ${size} bytes, more than the ${max} allowed for it.`, { path: rel });
+      // Read what fstat said, never more (the file may grow meanwhile).
+      const buf = Buffer.alloc(size);
+      let got = 0;
+      while (got < size) {
+        const { bytesRead } = await fh.read(buf, got, size - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === size ? buf : buf.subarray(0, got);
+    } finally {
+      await fh.close();
+    }
   }
 
   async createReadStream(rel: string, opts: { start?: number; end?: number; signal?: AbortSignal } = {}): Promise<Readable> {
     const p = await this.resolve(rel);
-    if (!p || (await this.stat(rel)) === undefined) throw missing(this.label, rel);
-    const o: { start?: number; end?: number; signal?: AbortSignal } = {};
-    if (opts.start !== undefined) o.start = opts.start;
-    if (opts.end !== undefined) o.end = opts.end - 1; // fs streams take an inclusive end
-    if (opts.signal) o.signal = opts.signal;
+    const size = p ? await this.stat(rel) : undefined;
+    if (!p || size === undefined) throw missing(this.label, rel);
+    const start = Math.min(Math.max(0, opts.start ?? 0), size);
+    // Bounded by the size seen now: a file that grows (or was swapped for /dev/zero) is not read past it.
+    const end = Math.min(opts.end ?? size, size);
     // An empty range: fs streams reject end < start (end: -1 throws), so answer with an empty stream.
-    if (o.end !== undefined && o.end < (o.start ?? 0)) return Readable.from([]);
-    return createReadStream(p, o);
+    if (end <= start) return Readable.from([]);
+    // Opened lazily (on the first read), as consumers of fs streams expect; the open handle is checked
+    // to be a regular file. (A custom `fs` for fs.createReadStream does this too, but reads slowly.)
+    const stream = Readable.from(readRange(() => this.openRegular(rel), start, end), { objectMode: false, highWaterMark: CHUNK });
+    return opts.signal ? addAbortSignal(opts.signal, stream) : stream;
   }
 
   async list(): Promise<string[]> {
@@ -97,6 +128,24 @@ export class DirVfs implements Vfs {
   }
 
   async close(): Promise<void> {}
+}
+
+const CHUNK = 64 * 1024;
+
+/** Bytes [start, end) of the file `open` gives, in chunks; the handle is closed however the read ends. */
+async function* readRange(open: () => Promise<{ fh: fsp.FileHandle }>, start: number, end: number): AsyncGenerator<Buffer> {
+  const { fh } = await open();
+  try {
+    for (let pos = start; pos < end; ) {
+      const buf = Buffer.allocUnsafe(Math.min(CHUNK, end - pos));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) return;
+      pos += bytesRead;
+      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 export function missing(label: string, rel: string): ExplorerError {

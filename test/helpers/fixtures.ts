@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 // Under CI=true a missing fixture folder fails the run instead of skipping.
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '../..');
-export const SHARED_FIXTURES = path.resolve(REPO_ROOT, '../shared/fixtures');
+// OCI_EXPLORER_SHARED_FIXTURES points elsewhere (a git worktree whose parent has no shared/).
+export const SHARED_FIXTURES = process.env.OCI_EXPLORER_SHARED_FIXTURES ?? path.resolve(REPO_ROOT, '../shared/fixtures');
 /** Git-ignored cache where test/fixtures/build.ts writes the images it builds with real tools. */
 export const FIXTURE_CACHE = path.join(REPO_ROOT, 'test/.cache');
 

@@ -5,6 +5,7 @@ import { defaultCacheDir } from '../../layers/store.js';
 import { openCache } from '../../store/cache.js';
 import { imageChoice, openSourceArg, type ParsedArgs } from '../args.js';
 import type { CliIO } from '../io.js';
+import { escapeText } from '../../tar/names.js';
 
 // Shared by the layer commands (ls, diff, efficiency, cat, extract): open <source>, pick the image
 // (--image, --platform, oci:PATH:TAG), index its layers (cache in OCI_EXPLORER_CACHE or the platform's
@@ -24,10 +25,10 @@ export async function openLayersForCli(args: ParsedArgs, io: CliIO): Promise<Cli
   const { image, close } = await openImage(opened.source, imageChoice(args, opened), { cacheDir });
   const r = { image, layers: image.layers, close };
   for (const l of r.layers.layers) {
-    for (const p of l.problems) io.stderr(`layer ${l.index} (${l.descriptor.digest.slice(7, 19)}): ${p.code}: ${p.message}\n`);
+    for (const p of l.problems) io.stderr(`layer ${l.index} (${l.descriptor.digest.slice(7, 19)}): ${p.code}: ${escapeText(p.message)}\n`);
   }
   // Entries dropped while stacking the layers (e.g. a path through a symlink loop) are not in any view.
-  if (r.layers.count) for (const p of r.layers.mergedTree().problems) io.stderr(`merged filesystem: ${p.code}: ${p.message}\n`);
+  if (r.layers.count) for (const p of r.layers.mergedTree().problems) io.stderr(`merged filesystem: ${p.code}: ${escapeText(p.message)}\n`);
   return r;
 }
 

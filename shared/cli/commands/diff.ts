@@ -2,6 +2,7 @@ import { diffTrees, type DiffEntry } from '../../layers/diff.js';
 import { IMAGE_OPTIONS, parseArgs, usageError } from '../args.js';
 import type { CliIO } from '../io.js';
 import { layerArg, openLayersForCli } from './_layers.js';
+import { escapeForDisplay } from '../../tar/names.js';
 
 export const DIFF_USAGE = `Usage: oci-explorer diff <source> --layer N | --from A --to B [--json] [--aggregated]
 
@@ -49,7 +50,7 @@ export async function runDiff(argv: string[], io: CliIO): Promise<number> {
       else {
         const mark = { added: 'A', modified: 'M', removed: 'D', unchanged: ' ' }[e.status];
         const extra = e.status === 'modified' ? ` (${e.changes!.join(', ')}${e.sizeDelta ? `, ${e.sizeDelta > 0 ? '+' : ''}${e.sizeDelta} B` : ''})` : e.status === 'removed' && e.removedBy !== undefined ? ` (removed by layer ${e.removedBy})` : e.status === 'added' && e.sizeDelta ? ` (+${e.sizeDelta} B)` : '';
-        lines.push(`${mark}  ${e.path}${extra}`);
+        lines.push(`${mark}  ${escapeForDisplay(e.path)}${extra}`);
       }
     }
     if (lines.length) io.stdout(lines.join('\n') + '\n');

@@ -5,6 +5,7 @@ import type { EfficiencyResult } from '../../layers/efficiency.js';
 import { IMAGE_OPTIONS, parseArgs, usageError } from '../args.js';
 import type { CliIO } from '../io.js';
 import { openLayersForCli } from './_layers.js';
+import { escapeForDisplay, escapeText } from '../../tar/names.js';
 
 export const EFFICIENCY_USAGE = `Usage: oci-explorer efficiency <source> [--json] [--ci-config FILE] [--top N]
 
@@ -102,9 +103,9 @@ export async function runEfficiency(argv: string[], io: CliIO): Promise<number> 
         `reclaimable bytes:   ${e.reclaimableBytes} (stored in layers, not in the final image: what squashing saves)`,
         '',
         'count  wasted      reclaimable  path',
-        ...e.inefficiencies.slice(0, top).map((w) => `${String(w.count).padStart(5)}  ${String(w.cumulativeSize).padStart(10)}  ${String(w.reclaimable).padStart(11)}  ${w.path}`),
+        ...e.inefficiencies.slice(0, top).map((w) => `${String(w.count).padStart(5)}  ${String(w.cumulativeSize).padStart(10)}  ${String(w.reclaimable).padStart(11)}  ${escapeForDisplay(w.path)}`),
       ];
-      for (const x of results) lines.push(`${x.pass ? 'PASS' : 'FAIL'}  ${x.rule}: ${x.detail}`);
+      for (const x of results) lines.push(escapeText(`${x.pass ? 'PASS' : 'FAIL'}  ${x.rule}: ${x.detail}`));
       io.stdout(lines.join('\n') + '\n');
     }
   } finally {

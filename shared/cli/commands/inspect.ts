@@ -7,6 +7,7 @@ import { openSourceArg, parseArgs, usageError } from '../args.js';
 import type { CliIO } from '../io.js';
 import { DockerStoreSource } from '../../sources/docker-store.js';
 import { renderStoreWalk } from './_store-walk.js';
+import { escapeForDisplay, escapeText } from '../../tar/names.js';
 
 export const INSPECT_USAGE = `Usage: oci-explorer inspect <source> [--json]
 
@@ -68,7 +69,7 @@ function formatSize(n: number): string {
 function nodeLine(n: GraphNode): string {
   const parts = [n.kind, shortDigest(n.digest)];
   if (n.label) parts.push(`(${n.label})`);
-  if (n.names?.length) parts.push(n.names.map((x) => `"${x}"`).join(', '));
+  if (n.names?.length) parts.push(n.names.map((x) => `"${escapeForDisplay(x)}"`).join(', '));
   if (n.platform) parts.push(formatPlatform(n.platform));
   parts.push(n.mediaType || '(no media type)', formatSize(n.size), n.verify);
   return parts.join('  ');
@@ -89,7 +90,7 @@ export function renderTree(graph: ImageGraph, location: string): string {
   const order = (e: GraphEdge): number => CHILD_ROLES.indexOf(e.role);
   for (const l of children.values()) l.sort((a, b) => order(a) - order(b) || (a.index ?? 0) - (b.index ?? 0));
 
-  const lines: string[] = [location];
+  const lines: string[] = [escapeText(location)];
   const shown = new Set<string>();
   const walk = (d: string, prefix: string, last: boolean, role: string | undefined, top: boolean): void => {
     const n = nodes.get(d);
@@ -102,10 +103,10 @@ export function renderTree(graph: ImageGraph, location: string): string {
       return;
     }
     shown.add(d);
-    lines.push(`${prefix}${branch}${rolePrefix}${nodeLine(n)}`);
+    lines.push(`${prefix}${branch}${rolePrefix}${escapeText(nodeLine(n))}`);
     const kids = children.get(d) ?? [];
     const bar = kids.length ? '│  ' : '   ';
-    for (const p of n.problems) lines.push(`${childPrefix}${bar}! ${p.code}: ${p.message}`);
+    for (const p of n.problems) lines.push(`${childPrefix}${bar}! ${p.code}: ${escapeText(p.message)}`);
     kids.forEach((e, i) => walk(e.to, childPrefix, i === kids.length - 1, e.role, false));
   };
   for (const r of graph.roots) walk(r, '', true, undefined, true);

@@ -2,11 +2,14 @@ import type { MergedEntry } from '../../layers/merge.js';
 import { IMAGE_OPTIONS, parseArgs, usageError } from '../args.js';
 import type { CliIO } from '../io.js';
 import { layerArg, openLayersForCli } from './_layers.js';
+import { escapeForDisplay } from '../../tar/names.js';
 
 export const LS_USAGE = `Usage: oci-explorer ls <source> [--platform os/arch[/variant]] [--image DIGEST] [--layer N | --merged] [--json]
 
 Lists the files of an image: the merged root filesystem (default, --merged) or what layer N's own
 tar holds (--layer N, bottom layer = 0; whiteouts are not listed, see \`diff --layer N\`).
+Names are printed with control characters and non-UTF-8 bytes escaped (\\n, \\x1b, \\xe9; a
+backslash is doubled); --json keeps them exact (non-UTF-8 bytes as \\udc80-\\udcff).
 --json  one JSON object per line: {"path","type","size","mode","uid","gid","linkname"?,"layer"}
         (mode = permission bits incl. setuid/setgid/sticky; size of a hard link = its target's).`;
 
@@ -47,7 +50,7 @@ export async function runLs(argv: string[], io: CliIO): Promise<number> {
       const e = tree.get(p)!;
       if (layer !== undefined && e.layer !== layer) continue;
       if (args.options.json) out.push(JSON.stringify(entryJson(e)) + '\n');
-      else out.push(`${modeString(e)} ${String(e.uid).padStart(5)}/${String(e.gid).padEnd(5)} ${String(e.size).padStart(10)}  L${e.layer}  ${e.path}${e.linkname !== undefined ? (e.type === 'symlink' ? ' -> ' : ' link to ') + e.linkname : ''}\n`);
+      else out.push(`${modeString(e)} ${String(e.uid).padStart(5)}/${String(e.gid).padEnd(5)} ${String(e.size).padStart(10)}  L${e.layer}  ${escapeForDisplay(e.path)}${e.linkname !== undefined ? (e.type === 'symlink' ? ' -> ' : ' link to ') + escapeForDisplay(e.linkname) : ''}\n`);
       if (out.length >= 1000) flush();
     }
     flush();

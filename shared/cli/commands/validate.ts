@@ -1,9 +1,10 @@
-import { promises as fsp } from 'node:fs';
+import { constants as fsc, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { isExplorerError } from '../../errors.js';
 import { guessDocType, validateDocument, type DocType } from '../../oci/schema.js';
 import { parseArgs, usageError } from '../args.js';
 import type { CliIO } from '../io.js';
+import { escapeText } from '../../tar/names.js';
 
 export const VALIDATE_USAGE = `Usage: oci-explorer validate <file.json> [--type index|manifest|config|descriptor|layout]
 
@@ -19,7 +20,7 @@ const MAX_BYTES = 64 * 1024 * 1024;
 
 export async function runValidate(argv: string[], io: CliIO): Promise<number> {
   const fail = (message: string): number => {
-    io.stderr(`oci-explorer validate: ${message}\n`);
+    io.stderr(`oci-explorer validate: ${escapeText(message)}\n`);
     return 2;
   };
   let args;
@@ -47,8 +48,12 @@ export async function runValidate(argv: string[], io: CliIO): Promise<number> {
   try {
     const st = await fsp.stat(abs);
     if (st.isDirectory()) return fail(`${file} is a folder; give the path of one JSON document (e.g. ${path.join(file, 'index.json')}).`);
+    // A FIFO would block the open, a device (/dev/zero) would never end: only regular files are read.
+    if (!st.isFile()) return fail(`${file} is not a regular file (a FIFO, a socket or a device); give the path of one JSON document.`);
     if (st.size > MAX_BYTES) return fail(`${file} is ${st.size} bytes, too large for a manifest, index or config (limit ${MAX_BYTES}).`);
-    text = await fsp.readFile(abs, 'utf8');
+    const bytes = await readRegular(abs, MAX_BYTES);
+    if (!bytes) return fail(`${file} is not a regular file, or it changed while being read; give the path of one JSON document.`);
+    text = bytes.toString('utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return fail(`${file} does not exist; check the path.`);
@@ -72,9 +77,29 @@ export async function runValidate(argv: string[], io: CliIO): Promise<number> {
     io.stdout(`valid ${type}\n`);
     return 0;
   }
-  for (const v of violations) io.stdout(`${v.path || '/'}: ${v.message}\n`);
+  for (const v of violations) io.stdout(escapeText(`${v.path || '/'}: ${v.message}`) + '\n');
   io.stderr(`${file}: ${violations.length} violation${violations.length === 1 ? '' : 's'} of the ${type} rules.\n`);
   return 1;
+}
+
+/** The file's bytes when it is (still, on the open handle) a regular file of at most `max` bytes; else undefined. */
+async function readRegular(file: string, max: number): Promise<Buffer | undefined> {
+  const fh = await fsp.open(file, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.size > max) return undefined;
+    const buf = Buffer.alloc(st.size + 1);
+    let got = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (got > st.size) return undefined; // it grew while being read
+    }
+    return buf.subarray(0, got);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** "line 3, column 5: Unexpected token …" from JSON.parse's error, in one line. */

@@ -7,7 +7,7 @@ import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { openDecoded } from '../../../shared/layers/decode.js';
 import { deserializeIndex, IndexStore, serializeIndex, indexPath } from '../../../shared/layers/store.js';
-import { decodeName } from '../../../shared/layers/tarscan.js';
+import { decodeName, encodeName } from '../../../shared/tar/names.js';
 import { FLAG } from '../../../shared/layers/types.js';
 import { digestOf } from '../../../shared/oci/digest.js';
 import { fx, noSharedFixtures } from '../../helpers/fixtures.js';
@@ -119,16 +119,19 @@ describe('tar index', () => {
     tar[at + 3] = 0xe9;
     fixChecksum(tar, at);
     const idx = await indexBuffer(tar);
-    expect(idx.paths).toEqual(['caf\u00e9.txt', 'ok']);
+    expect(idx.paths).toEqual(['caf\udce9.txt', 'ok']);
+    expect(encodeName(idx.paths[0]!)).toEqual(Buffer.from('caf\xe9.txt', 'latin1'));
     expect(idx.cols.flags[0]! & FLAG.nonUtf8).toBeTruthy();
     expect(idx.meta.problems.filter((p) => p.code === 'PATH_ESCAPE')).toHaveLength(2);
   });
 
-  it('decodes non-UTF-8 names per component, so a UTF-8 parent keeps its spelling', () => {
+  it('decodes non-UTF-8 bytes reversibly, so a UTF-8 parent keeps its spelling and Latin-1 never collides with UTF-8', () => {
     const raw = Buffer.concat([Buffer.from('d\u00e9/bad-'), Buffer.from([0xff]), Buffer.from('-name')]);
-    expect(decodeName(raw)).toEqual({ s: 'd\u00e9/bad-\u00ff-name', nonUtf8: true });
-    expect(decodeName(Buffer.concat([Buffer.from([0xff]), Buffer.from('/ok')]))).toEqual({ s: '\u00ff/ok', nonUtf8: false });
-    expect(decodeName(Buffer.from('plain/\u65e5'))).toEqual({ s: 'plain/\u65e5', nonUtf8: false });
+    expect(decodeName(raw)).toBe('d\u00e9/bad-\udcff-name');
+    expect(encodeName(decodeName(raw))).toEqual(raw);
+    expect(decodeName(Buffer.concat([Buffer.from([0xff]), Buffer.from('/ok')]))).toBe('\udcff/ok');
+    expect(decodeName(Buffer.from('plain/\u65e5'))).toBe('plain/\u65e5');
+    expect(decodeName(Buffer.from([0x63, 0xe9]))).not.toBe(decodeName(Buffer.from('c\u00e9')));
   });
 
   it('a corrupt header keeps the entries before it and reports LAYER_TAR_INVALID', async () => {

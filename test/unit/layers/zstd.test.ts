@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { jsZstdTransform } from '../../../shared/layers/zstd-js.js';
+import { jsZstdTransform } from '../../../shared/tar/zstd.js';
 
 // The JavaScript zstd path (runtimes without zlib zstd) cuts frames out and decodes each whole; big frames
 // stream on their own; skippable frames (zstd:chunked's TOC) are dropped. Inputs come from the zstd CLI.
