@@ -40,6 +40,9 @@ export type ErrorCode =
   | 'NETWORK_ERROR'
   | 'UI_NOT_BUILT'
   | 'PORT_IN_USE'
+  | 'PACKAGE_DB_INVALID' // a package database that could not be parsed (shared/packages)
+  | 'PACKAGE_DB_UNSUPPORTED' // a package database in a format not read (rpm BerkeleyDB / ndb)
+  | 'PACKAGES_TRUNCATED' // a package scan stopped at one of its bounds
   | 'INTERNAL';
 
 export class ExplorerError extends Error {

@@ -286,6 +286,20 @@ export class ImageLayers extends EventEmitter {
     return openLayerRange(this.source, this.layers[loc.layer]!.descriptor, idx, loc.offset + start, loc.offset + Math.max(end, start), { contentFile: cf, ...(opts.signal ? { signal: opts.signal } : {}) });
   }
 
+  /**
+   * Bytes [start, end) of layer i's uncompressed tar, for callers that read many files of one layer in
+   * one pass (package databases): see `rangesAreCheap` for what a range costs.
+   */
+  async openLayerBytes(i: number, start: number, end: number, signal?: AbortSignal): Promise<Readable> {
+    const d = this.layers[i]!.descriptor;
+    return openLayerRange(this.source, d, this.indexes[i]!, start, end, { contentFile: this.store.contentFile(d.digest), ...(signal ? { signal } : {}) });
+  }
+
+  /** True when a range of layer i costs only its own bytes (uncompressed blob, or its copy in the cache); else a decode from the start. */
+  rangesAreCheap(i: number): boolean {
+    return this.indexes[i]?.meta.compression === 'none' || existsSync(this.store.contentFile(this.layers[i]!.descriptor.digest));
+  }
+
   async readFileBuffer(path: string, opts: { layer?: number; start?: number; end?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
     const s = await this.readFile(path, opts);
     const parts: Buffer[] = [];
