@@ -18,5 +18,7 @@ export const COMMANDS: CliCommand[] = [
   { name: 'diff', summary: 'what a layer added, changed and removed (--layer N, --from A --to B)', run: async (a, io) => (await import('./commands/diff.js')).runDiff(a, io) },
   { name: 'efficiency', summary: "dive's efficiency score, wasted and reclaimable bytes (--ci-config FILE)", run: async (a, io) => (await import('./commands/efficiency.js')).runEfficiency(a, io) },
   { name: 'cat', summary: 'print a file of the image (merged view or --layer N)', run: async (a, io) => (await import('./commands/cat.js')).runCat(a, io) },
+  { name: 'packages', summary: 'installed packages (dpkg, apk, rpm, Python, npm, Go) with the layer that added each (--layer N)', run: async (a, io) => (await import('./commands/packages.js')).runPackages(a, io) },
+  { name: 'compare', summary: 'compare two images: config, history, files, packages (exit 0 same, 1 different, 2 trouble)', run: async (a, io) => (await import('./commands/compare.js')).runCompare(a, io) },
   { name: 'extract', summary: 'write the merged root filesystem (or --path P) into a new folder (--to DIR)', run: async (a, io) => (await import('./commands/extract.js')).runExtract(a, io) },
 ];
