@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { ExplorerError } from '../errors.js';
 import type { ImageLayers } from '../layers/engine.js';
 import type { MergedTree } from '../layers/merge.js';
@@ -10,6 +11,14 @@ import type { FsEntry, PackageFs } from './types.js';
 // a decode per file. A flush holds at most FLUSH_BYTES of wanted bytes; the rest waits for the next.
 
 const FLUSH_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Bytes already read, keyed by content (layer diff_id + entry + range), shared by the scans of several
+ * images: a file of a layer both images have is read from the first image only.
+ */
+export class ReadCache {
+  readonly lru = new LRUCache<string, Buffer>({ maxSize: 128 * 1024 * 1024, sizeCalculation: (b) => Math.max(1, b.length) });
+}
 /** Ranges of a cheaply readable layer closer than this are read as one. */
 const MERGE_GAP = 256 * 1024;
 
@@ -33,6 +42,7 @@ export class ImageFs implements PackageFs {
     private readonly layers: ImageLayers,
     readonly upTo: number,
     private readonly signal: AbortSignal,
+    private readonly cache?: ReadCache,
   ) {
     this.tree = layers.mergedTree(upTo);
   }
@@ -66,8 +76,16 @@ export class ImageFs implements PackageFs {
     const start = loc.offset + Math.min(Math.max(opts.start ?? 0, 0), loc.size);
     const end = Math.min(start + opts.max, loc.offset + loc.size);
     if (end <= start) return Promise.resolve(Buffer.alloc(0));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ layer: loc.layer, start, end, resolve, reject });
+    const info = this.layers.layers[loc.layer]!;
+    const key = this.cache && `${info.diffId ?? info.descriptor.digest}@${start}-${end}`;
+    const hit = key && this.cache!.lru.get(key);
+    if (hit) return Promise.resolve(hit);
+    return new Promise<Buffer>((resolve, reject) => {
+      const keep = (b: Buffer) => {
+        if (key) this.cache!.lru.set(key, b);
+        resolve(b);
+      };
+      this.queue.push({ layer: loc.layer, start, end, resolve: keep, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());

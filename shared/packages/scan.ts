@@ -6,7 +6,7 @@ import { LIMITS, basename, problem, type Cataloger } from './cataloger.js';
 import { dpkg } from './dpkg.js';
 import { measurePackages } from './files.js';
 import { go } from './go.js';
-import { ImageFs } from './image-fs.js';
+import { ImageFs, ReadCache } from './image-fs.js';
 import { npm } from './npm.js';
 import { normalizePyName, python } from './python.js';
 import { rpm } from './rpm.js';
@@ -28,6 +28,8 @@ const COMPANIONS: Partial<Record<Ecosystem, (path: string) => string[]>> = { rpm
 
 export class ParseCache {
   readonly parses = new Map<string, ParseResult>();
+  /** File lists and copyright files (read when files are counted), by content. */
+  readonly reads = new ReadCache();
   /** Database files parsed (read) so far: a cache hit does not count. */
   parsed = 0;
 }
@@ -73,7 +75,7 @@ export async function packagesOf(img: OpenImage, opts: PackagesOptions = {}): Pr
       perLayer.push({ layer: l, added: [], removed: [], changed: [] });
       continue;
     }
-    const fs = new ImageFs(layers, l, signal);
+    const fs = new ImageFs(layers, l, signal, cache.reads);
     const snap = await snapshot(fs, layers, cats, cache, signal);
     const delta = diffSnapshots(prev, snap.packages);
     for (const p of [...delta.added, ...delta.changed.map((c) => c.after)]) changedAt.set(p.key, l);
@@ -82,7 +84,8 @@ export async function packagesOf(img: OpenImage, opts: PackagesOptions = {}): Pr
     problems = snap.problems;
     lastFs = fs;
   }
-  const fs = lastFs ?? new ImageFs(layers, top, signal);
+  // Files are counted in the tree at `top`: a later layer may change owned files without touching a database.
+  const fs = lastFs?.upTo === top ? lastFs : new ImageFs(layers, top, signal, cache.reads);
   const raws = [...prev.values()];
   const m = await measurePackages(fs, raws, signal);
   const packages = raws.map((r, k) => {
