@@ -167,6 +167,32 @@ describe('packagesOf', () => {
     }
   });
 
+  it('distroless status.d with md5sums, setuptools egg-info folders and lone egg-info files', async () => {
+    const img = await open([
+      [
+        file('var/lib/dpkg/status.d/tzdata', 'Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n'),
+        file('var/lib/dpkg/status.d/tzdata.md5sums', '0123456789abcdef0123456789abcdef  usr/share/zoneinfo/UTC\n0123456789abcdef0123456789abcdef  usr/share/zoneinfo/gone\n'),
+        file('usr/share/zoneinfo/UTC', Buffer.alloc(118)),
+        file(`${SITE}/req-2.0.egg-info/PKG-INFO`, 'Metadata-Version: 1.1\nName: req\nVersion: 2.0\nLicense: Apache 2.0\n'),
+        file(`${SITE}/req-2.0.egg-info/installed-files.txt`, '../req/__init__.py\nPKG-INFO\n'),
+        file(`${SITE}/req/__init__.py`, Buffer.alloc(40)),
+        file(`${SITE}/lone-1.0.egg-info`, 'Metadata-Version: 1.0\nName: lone\nVersion: 1.0\n'),
+      ],
+    ]);
+    try {
+      const r = await packagesOf(img.image);
+      expect(r.problems).toEqual([]);
+      const by = new Map(r.packages.map((p) => [p.name, p]));
+      expect(brief(r.packages)).toEqual(['dpkg tzdata 2024a-0+deb12u1', 'python lone 1.0', 'python req 2.0']);
+      expect(by.get('tzdata')).toMatchObject({ files: 1, bytes: 118, location: 'var/lib/dpkg/status.d/tzdata' });
+      expect(by.get('req')).toMatchObject({ files: 2, license: 'Apache 2.0', location: `${SITE}/req-2.0.egg-info` });
+      expect(by.get('req')!.bytes).toBe(40 + 'Metadata-Version: 1.1\nName: req\nVersion: 2.0\nLicense: Apache 2.0\n'.length);
+      expect(by.get('lone')).toMatchObject({ files: 1, location: `${SITE}/lone-1.0.egg-info` });
+    } finally {
+      await img.close();
+    }
+  });
+
   it('an image without layers has no packages', async () => {
     const img = await open([]);
     try {
