@@ -1,14 +1,15 @@
-import initSqlJs, { type Database, type SqlJsStatic } from 'sql.js';
+import type { Database, SqlJsStatic } from 'sql.js';
 
 // SQLite through sql.js (SQLite compiled to WebAssembly): no native module, so the same code runs in
 // Node 20, in Electron's utility process and in any Node without a rebuild (better-sqlite3 is native:
-// a build per Electron ABI, and its v12 needs Node ≥ 20.x with prebuilds per platform). A database is
-// read whole into wasm memory, so callers bound its size first.
+// a build per Electron ABI, and its v12 needs Node ≥ 20.x with prebuilds per platform). The build with
+// the wasm inlined is used, so the bundled desktop app (no node_modules) needs no .wasm file beside
+// it; it is loaded on first use only. A database is read whole into wasm memory: callers bound its size.
 
 let engine: Promise<SqlJsStatic> | undefined;
 
 export function sqlite(): Promise<SqlJsStatic> {
-  engine ??= initSqlJs();
+  engine ??= import('sql.js/dist/sql-wasm-inline.js').then((m) => m.default());
   return engine;
 }
 
