@@ -46,11 +46,12 @@ export type ErrorCode =
   | 'DOCKER_ERROR'
   | 'PERMISSION_DENIED'
   | 'STORE_INVALID'
-
   /** The shared cache's lock is held by another process for too long (shared/store/lock.ts). */
   | 'CACHE_BUSY'
-
   | 'LAYER_INDEX_CORRUPT'
+  | 'PACKAGE_DB_INVALID' // a package database that could not be parsed (shared/packages)
+  | 'PACKAGE_DB_UNSUPPORTED' // a package database in a format not read (rpm BerkeleyDB / ndb)
+  | 'PACKAGES_TRUNCATED' // a package scan stopped at one of its bounds
   | 'INTERNAL';
 
 export class ExplorerError extends Error {

@@ -51,7 +51,7 @@ export class OpenSourceEntry {
   async close(): Promise<void> {
     this.lifetime.abort();
     this.graphRun.close();
-    for (const img of this.images.values()) img.close();
+    await Promise.all([...this.images.values()].map((img) => img.close()));
     this.images.clear();
     this.context = undefined;
     await this.source.close().catch(() => undefined);

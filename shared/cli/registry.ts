@@ -19,6 +19,8 @@ export const COMMANDS: CliCommand[] = [
   { name: 'efficiency', summary: "dive's efficiency score, wasted and reclaimable bytes (--ci-config FILE)", run: async (a, io) => (await import('./commands/efficiency.js')).runEfficiency(a, io) },
   { name: 'cat', summary: 'print a file of the image (merged view or --layer N)', run: async (a, io) => (await import('./commands/cat.js')).runCat(a, io) },
   { name: 'docker-images', summary: 'list the images of the local Docker engine (--podman for Podman), with the spec that opens each', run: async (a, io) => (await import('./commands/docker-images.js')).runDockerImages(a, io) },
+  { name: 'packages', summary: 'installed packages (dpkg, apk, rpm, Python, npm, Go) with the layer that added each (--layer N)', run: async (a, io) => (await import('./commands/packages.js')).runPackages(a, io) },
+  { name: 'compare', summary: 'compare two images: config, history, files, packages (exit 0 same, 1 different, 2 trouble)', run: async (a, io) => (await import('./commands/compare.js')).runCompare(a, io) },
   { name: 'extract', summary: 'write the merged root filesystem (or --path P) into a new folder (--to DIR)', run: async (a, io) => (await import('./commands/extract.js')).runExtract(a, io) },
   { name: 'cache', summary: 'what the cache holds and its cap (ls), prune [--max SIZE], clear', run: async (a, io) => (await import('./commands/cache.js')).runCache(a, io) },
 ];

@@ -291,6 +291,24 @@ export class ImageLayers extends EventEmitter {
     return openLayerRange(this.source, this.layers[loc.layer]!.descriptor, idx, loc.offset + start, loc.offset + Math.max(end, start), { entry: loc.entry, ...(opts.signal ? { signal: opts.signal } : {}) });
   }
 
+  /**
+   * Bytes [start, end) of layer i's uncompressed tar, for callers that read many files of one layer in
+   * one pass (package databases): see `rangesAreCheap` for what a range costs.
+   */
+  async openLayerBytes(i: number, start: number, end: number, signal?: AbortSignal): Promise<Readable> {
+    const d = this.layers[i]!.descriptor;
+    return openLayerRange(this.source, d, this.indexes[i]!, start, end, signal ? { signal } : {});
+  }
+
+  /**
+   * True when a range of layer i costs about its own bytes: an uncompressed blob, or a compressed one
+   * with restart points beyond its start (a decode of at most one span); else a decode from the start.
+   */
+  rangesAreCheap(i: number): boolean {
+    const idx = this.indexes[i];
+    return idx?.meta.compression === 'none' || (idx?.restart?.count ?? 0) > 1;
+  }
+
   async readFileBuffer(path: string, opts: { layer?: number; start?: number; end?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
     const s = await this.readFile(path, opts);
     const parts: Buffer[] = [];

@@ -88,11 +88,11 @@ export class OpenImage {
   }
 
   /** Stops the work in flight, drops what was derived and releases the layers' cache pins. */
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
     this.indexing.close();
     this.forget();
-    void this.layers.close().catch(() => undefined);
+    await this.layers.close().catch(() => undefined);
   }
 
   private forget(): void {
@@ -317,8 +317,7 @@ export async function openImage(
     return {
       image,
       close: async () => {
-        image.close();
-        await image.layers.close(); // the pins are released before the source goes
+        await image.close(); // the pins are released before the source goes
         await source.close();
       },
     };
