@@ -37,6 +37,9 @@ export type ErrorCode =
   | 'REGISTRY_ERROR'
   | 'REGISTRY_AUTH'
   | 'NETWORK_ERROR'
+  // Registries (issue 11): a 429 not worth waiting for; a manifest/tag/repository the registry does not have.
+  | 'RATE_LIMITED'
+  | 'MANIFEST_UNKNOWN'
   | 'UI_NOT_BUILT'
   | 'PORT_IN_USE'
   | 'INTERNAL';
