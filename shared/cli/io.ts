@@ -9,6 +9,8 @@ export interface CliIO {
   /** Optional binary standard output (file contents for `cat`); falls back to `stdout` as UTF-8. */
   stdoutBytes?: (b: Uint8Array) => void;
   env: Record<string, string | undefined>;
+  /** Standard error is a terminal: long commands (pull) draw live progress there. */
+  stderrIsTTY?: boolean;
 }
 
 /** The real process streams. */
@@ -19,5 +21,6 @@ export function processIO(): CliIO {
     stdoutBytes: (b) => void process.stdout.write(b),
     cwd: process.cwd(),
     env: process.env,
+    stderrIsTTY: process.stderr.isTTY === true,
   };
 }

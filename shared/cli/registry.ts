@@ -19,4 +19,7 @@ export const COMMANDS: CliCommand[] = [
   { name: 'efficiency', summary: "dive's efficiency score, wasted and reclaimable bytes (--ci-config FILE)", run: async (a, io) => (await import('./commands/efficiency.js')).runEfficiency(a, io) },
   { name: 'cat', summary: 'print a file of the image (merged view or --layer N)', run: async (a, io) => (await import('./commands/cat.js')).runCat(a, io) },
   { name: 'extract', summary: 'write the merged root filesystem (or --path P) into a new folder (--to DIR)', run: async (a, io) => (await import('./commands/extract.js')).runExtract(a, io) },
+  { name: 'pull', summary: 'download an image from a registry into the store or an OCI layout (--to DIR, --platform P, --all-platforms)', run: async (a, io) => (await import('./commands/pull.js')).runPull(a, io) },
+  { name: 'tags', summary: "list a repository's tags (every page)", run: async (a, io) => (await import('./commands/tags.js')).runTags(a, io) },
+  { name: 'images', summary: 'list the images pulled into the store (name, digest, platform, size, date)', run: async (a, io) => (await import('./commands/images.js')).runImages(a, io) },
 ];

@@ -48,11 +48,11 @@ export class RegistryClient {
     this.scope = `repository:${ref.repository}:pull`;
     this.retry = opts.retry ?? DEFAULT_RETRY;
     // The base URL is settled by ping(); auth needs it only after a challenge, which comes after ping.
-    const self = this;
+    const baseOf = () => this.base ?? new URL(`https://${this.endpoint}/`);
     this.auth = new Authenticator({
       registry: ref.registry,
       get base() {
-        return self.base ?? new URL(`https://${self.endpoint}/`);
+        return baseOf();
       },
       repository: ref.repository,
       env: opts.env,

@@ -196,23 +196,23 @@ export class Fetcher {
    * before the first read. A reader that stops early leaves nothing behind.
    */
   stream(desc: Descriptor, signal?: AbortSignal): Readable {
-    const self = this;
-    async function* gen(): AsyncGenerator<Buffer> {
-      if (!(await self.store.has(desc))) {
-        const lease = await self.store.lockBlob(desc.digest, signal);
-        try {
-          if (!(await self.store.has(desc)) && !(await self.linkFromOther(desc))) {
-            yield* self.download(desc, signal);
-            return;
-          }
-        } finally {
-          await lease.release();
+    return Readable.from(this.streamChunks(desc, signal), { objectMode: false, highWaterMark: 1 << 20 });
+  }
+
+  private async *streamChunks(desc: Descriptor, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    if (!(await this.store.has(desc))) {
+      const lease = await this.store.lockBlob(desc.digest, signal);
+      try {
+        if (!(await this.store.has(desc)) && !(await this.linkFromOther(desc))) {
+          yield* this.download(desc, signal);
+          return;
         }
+      } finally {
+        await lease.release();
       }
-      if (signal?.aborted) throw cancelled();
-      yield* self.store.openBlob(desc.digest, signal ? { signal } : {}) as AsyncIterable<Buffer>;
     }
-    return Readable.from(gen(), { objectMode: false, highWaterMark: 1 << 20 });
+    if (signal?.aborted) throw cancelled();
+    yield* this.store.openBlob(desc.digest, signal ? { signal } : {}) as AsyncIterable<Buffer>;
   }
 
   /** Bytes [start, end) of a blob: from the store when present, else by HTTP Range (not stored). */

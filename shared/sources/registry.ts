@@ -1,6 +1,7 @@
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { ExplorerError, isExplorerError } from '../errors.js';
+import { isExplorerError } from '../errors.js';
 import { isDigest, shortDigest, type Digest } from '../oci/digest.js';
 import { mediaTypeKind } from '../oci/mediatypes.js';
 import type { Descriptor } from '../oci/types.js';
@@ -46,7 +47,9 @@ export class RegistrySource implements ImageSource {
     private readonly ctx: Pick<OpenContext, 'progress'> & { signal?: AbortSignal } = {},
   ) {
     this.location = familiarReference(ref);
-    ctx.signal?.addEventListener('abort', () => this.ctrl.abort(), { once: true });
+    // Every read links its own signal to this one: many at once are normal, not a leak.
+    setMaxListeners(0, this.ctrl.signal);
+    ctx.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
   private sig(signal?: AbortSignal): AbortSignal {
@@ -173,7 +176,10 @@ export class RegistrySource implements ImageSource {
     return this.sizes.get(digest) ?? (await this.fetcher.store.statBlob(digest));
   }
 
+  private readonly onAbort = () => this.ctrl.abort();
+
   async close(): Promise<void> {
+    this.ctx.signal?.removeEventListener('abort', this.onAbort);
     this.ctrl.abort();
   }
 }

@@ -10,7 +10,7 @@ import type { CliIO } from '../io.js';
 // without stopping.
 
 export async function openLayersForCli(args: ParsedArgs, io: CliIO): Promise<OpenedImageLayers> {
-  const opened = await openSourceArg(args.positionals[0]!, io);
+  const opened = await openSourceArg(args.positionals[0]!, io, undefined, { insecure: args.options.insecure === true });
   const r = await openImageLayers(opened.source, imageChoice(args, opened), { cacheDir: defaultCacheDir(io.env) });
   for (const l of r.layers.layers) {
     for (const p of l.problems) io.stderr(`layer ${l.index} (${l.descriptor.digest.slice(7, 19)}): ${p.code}: ${p.message}\n`);
