@@ -38,6 +38,8 @@ export class RegistrySource implements ImageSource {
   private readonly manifestDigests = new Set<Digest>();
   private readonly notes: string[] = [];
   private loaded?: Promise<RootEntry[]>;
+  /** The registry could not be reached: the image comes from the store. */
+  private offline = false;
   private active = 0;
   private readonly queue: (() => void)[] = [];
 
@@ -74,9 +76,20 @@ export class RegistrySource implements ImageSource {
   private async load(signal: AbortSignal): Promise<RootEntry[]> {
     const name = formatReference(this.ref);
     this.ctx.progress?.({ label: `Fetching the manifest of ${this.location}` });
-    const root = await this.fetcher.manifest(this.ref.digest ?? this.ref.tag ?? 'latest', signal);
+    let root: FetchedManifest;
+    try {
+      root = await this.fetcher.manifest(this.ref.digest ?? this.ref.tag ?? 'latest', signal);
+    } catch (e) {
+      const stored = isExplorerError(e) && e.code === 'NETWORK_ERROR' ? await this.fromStore(name) : undefined;
+      if (!stored || !isExplorerError(e)) throw e;
+      // Offline (or the registry is down): the image as pulled into the store, said so on the root.
+      root = stored.root;
+      this.offline = true;
+      this.notes.push(`${this.ref.registry} cannot be reached (${String(e.details?.reason ?? e.message)}): this is the copy pulled into the store${stored.pulled ? ` on ${stored.pulled.slice(0, 10)}` : ''}; it may be older than the registry's.`);
+    }
     this.learn(root);
     const roots: RootEntry[] = [{ descriptor: root.descriptor, names: [name] }];
+    if (this.offline) return roots;
     // Referrers of the root and of each image it lists, next to the children's prefetch.
     const subjects: Digest[] = [root.descriptor.digest, ...this.children(root).filter((d) => mediaTypeKind(d.mediaType) === 'manifest').map((d) => d.digest)];
     const found = await Promise.all([
@@ -87,13 +100,23 @@ export class RegistrySource implements ImageSource {
     return roots;
   }
 
+  /** The store's entry for this reference (pulled earlier), read and verified from the store. */
+  private async fromStore(name: string): Promise<{ root: FetchedManifest; pulled?: string } | undefined> {
+    const images = await this.fetcher.store.images().catch(() => []);
+    const hit = images.find((i) => i.name === name) ?? (this.ref.digest ? images.find((i) => i.descriptor.digest === this.ref.digest) : undefined);
+    if (!hit) return undefined;
+    const root = await this.fetcher.manifest(hit.descriptor.digest).catch(() => undefined);
+    return root ? { root: { ...root, descriptor: { ...root.descriptor, mediaType: hit.descriptor.mediaType } }, ...(hit.pulled ? { pulled: hit.pulled } : {}) } : undefined;
+  }
+
   /** Runs an optional lookup: a failure becomes a warning on the root, a cancel still cancels. */
   private async optional<T>(fn: () => Promise<T>, what: string): Promise<T | undefined> {
     try {
       return await fn();
     } catch (e) {
       if (this.ctrl.signal.aborted || (isExplorerError(e) && e.code === 'CANCELLED')) throw e;
-      this.notes.push(`Could not look up ${what}: ${(e as Error).message}`);
+      const note = isExplorerError(e) && e.code === 'NETWORK_ERROR' ? `Referrers and signatures were not looked up: ${e.message}` : `Could not look up ${what}: ${(e as Error).message}`;
+      if (!this.notes.includes(note)) this.notes.push(note);
       return undefined;
     }
   }

@@ -227,7 +227,15 @@ export class Ingest {
     this.seen += chunk.length;
     if (this.seen > this.desc.size) throw sizeMismatch(this.desc, this.seen, true);
     this.hash.update(chunk);
-    if (!this.out.write(chunk)) await new Promise<void>((r) => this.out.once('drain', r).once('error', () => r()));
+    if (!this.out.write(chunk)) {
+      await new Promise<void>((r) => {
+        const done = () => {
+          this.out.off('drain', done).off('error', done);
+          r();
+        };
+        this.out.on('drain', done).on('error', done);
+      });
+    }
     if (this.failed) throw this.failed;
   }
 
