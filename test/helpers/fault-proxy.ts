@@ -35,6 +35,11 @@ export interface ProxiedRequest {
 }
 
 export interface FaultProxy {
+  /**
+   * Pages `GET …/tags/list` by `n` and `last` with a Link header (distribution 2.8 ignores both and
+   * answers every tag at once; Docker Hub, GHCR and distribution 3 page this way). 0 = pass through.
+   */
+  pageTags: number;
   url: string;
   /** host:port, for image references. */
   host: string;
@@ -58,6 +63,24 @@ export async function startFaultProxy(target: string, bind = '127.0.0.1'): Promi
     return r.fault;
   };
 
+  const state = { pageTags: 0 };
+  const pageTags = async (req: http.IncomingMessage, res: http.ServerResponse, log: ProxiedRequest) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    const up = await fetch(`${target.replace(/\/$/, '')}${u.pathname}`, { headers: req.headers.authorization ? { authorization: req.headers.authorization } : {} });
+    const doc = (await up.json()) as { name: string; tags: string[] | null };
+    const all = [...(doc.tags ?? [])].sort();
+    const n = Number(u.searchParams.get('n') ?? state.pageTags);
+    const last = u.searchParams.get('last');
+    const start = last ? all.findIndex((t) => t > last) : 0;
+    const page = start < 0 ? [] : all.slice(start, start + n);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (start >= 0 && start + n < all.length) headers.link = `<${u.pathname}?n=${n}&last=${encodeURIComponent(page.at(-1)!)}>; rel="next"`;
+    const body = JSON.stringify({ name: doc.name, tags: page });
+    log.status = up.status;
+    log.bytes = body.length;
+    res.writeHead(up.status, headers).end(body);
+  };
+
   const server = http.createServer((req, res) => {
     const fault = take(req);
     const log: ProxiedRequest = { method: req.method ?? '', url: req.url ?? '', status: 0, headers: req.headers, bytes: 0, ...(fault ? { fault: fault.kind } : {}) };
@@ -67,6 +90,10 @@ export async function startFaultProxy(target: string, bind = '127.0.0.1'): Promi
       const body = fault.body ?? JSON.stringify({ errors: [{ code: fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: 'injected by the test proxy' }] });
       res.writeHead(fault.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {}) });
       res.end(body);
+      return;
+    }
+    if (state.pageTags && req.method === 'GET' && /\/tags\/list(\?|$)/.test(req.url ?? '')) {
+      void pageTags(req, res, log).catch(() => res.writeHead(502).end());
       return;
     }
     const headers = { ...req.headers, host: to.host };
@@ -133,6 +160,12 @@ export async function startFaultProxy(target: string, bind = '127.0.0.1'): Promi
   const addr = server.address() as { port: number };
   const host = `${bind}:${addr.port}`;
   return {
+    get pageTags() {
+      return state.pageTags;
+    },
+    set pageTags(v: number) {
+      state.pageTags = v;
+    },
     url: `http://${host}`,
     host,
     rules,
