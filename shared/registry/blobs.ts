@@ -3,7 +3,7 @@ import { ExplorerError } from '../errors.js';
 import { shortDigest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/types.js';
 import type { RegistryClient } from './client.js';
-import { bodyError, cancelled, isTransient } from './http.js';
+import { bodyError, cancelled, chunksOf, isTransient } from './http.js';
 import { backoffMs, sleep } from './retry.js';
 
 // A blob (or bytes [start, end) of it) from the registry as one stream that survives the network:
@@ -37,7 +37,12 @@ export function blobMissing(client: RegistryClient, desc: Descriptor): ExplorerE
   );
 }
 
-async function* download(client: RegistryClient, desc: Descriptor, o: RemoteBlobOptions, signal: AbortSignal): AsyncGenerator<Buffer> {
+/**
+ * The bytes as an async generator (no stream in between: each chunk is passed on as received). Stop
+ * early with return(); a signal abort ends a wait at once (CANCELLED).
+ */
+export async function* remoteBlobChunks(client: RegistryClient, desc: Descriptor, o: RemoteBlobOptions = {}): AsyncGenerator<Buffer> {
+  const signal = o.signal ?? new AbortController().signal;
   const end = Math.min(o.end ?? desc.size, desc.size);
   let pos = Math.max(0, o.start ?? 0);
   let failures = 0;
@@ -87,7 +92,7 @@ async function* download(client: RegistryClient, desc: Descriptor, o: RemoteBlob
     const before = pos;
     let failed: ExplorerError | undefined;
     try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      for await (const chunk of chunksOf(res.body)) {
         let b = chunk;
         if (skip) {
           if (b.length <= skip) {
@@ -121,7 +126,7 @@ export function remoteBlobStream(client: RegistryClient, desc: Descriptor, o: Re
   const onAbort = () => ctrl.abort();
   if (o.signal?.aborted) ctrl.abort();
   else o.signal?.addEventListener('abort', onAbort, { once: true });
-  const r = Readable.from(download(client, desc, o, ctrl.signal), { objectMode: false, highWaterMark: 1 << 20 });
+  const r = Readable.from(remoteBlobChunks(client, desc, { ...o, signal: ctrl.signal }), { objectMode: false, highWaterMark: 1 << 20 });
   r.once('close', () => {
     ctrl.abort();
     o.signal?.removeEventListener('abort', onAbort);

@@ -80,16 +80,19 @@ export class RegistryClient {
   }
 
   private async doPing(signal?: AbortSignal): Promise<URL> {
-    const mayHttp = isLoopbackHost(this.endpoint) || !!this.opts.insecure;
+    const loopback = isLoopbackHost(this.endpoint);
+    const mayHttp = loopback || !!this.opts.insecure;
     const known = knownScheme.get(this.endpoint);
-    const schemes: ('https:' | 'http:')[] = known ? [known] : mayHttp ? ['https:', 'http:'] : ['https:'];
+    // Loopback registries are nearly always plain HTTP (docker run registry:2): try that first there;
+    // an --insecure remote one tries TLS first, as Docker does.
+    const schemes: ('https:' | 'http:')[] = known ? [known] : loopback ? ['http:', 'https:'] : mayHttp ? ['https:', 'http:'] : ['https:'];
     let last: unknown;
     for (const [i, scheme] of schemes.entries()) {
       const base = new URL(`${scheme}//${this.endpoint}/`);
       const probe = () => send(this.req('GET', new URL('/v2/', base), {}, signal));
       let res: HttpResponse;
       try {
-        // The https probe of a plain-http loopback registry fails at once (no retries): then http.
+        // A probe in the wrong scheme fails at once (no retries): then the other one.
         res = i < schemes.length - 1 ? await probe() : await this.withRetries(probe, signal);
       } catch (e) {
         last = e;
@@ -97,6 +100,8 @@ export class RegistryClient {
         throw e;
       }
       res.discard();
+      // Go's TLS servers answer a plain-HTTP request with 400: the other scheme is the right one.
+      if (res.status !== 200 && res.status !== 401 && i < schemes.length - 1) continue;
       if (res.status === 401) {
         this.base = base;
         await this.auth.challenged(res.headers['www-authenticate'], this.scope, false, signal);

@@ -4,9 +4,9 @@ import { ExplorerError, isExplorerError } from '../errors.js';
 import { createDigester, isDigest, parseDigest, shortDigest, type Digest } from '../oci/digest.js';
 import { mediaTypeKind } from '../oci/mediatypes.js';
 import type { Descriptor } from '../oci/types.js';
-import type { LayoutStore } from '../store/layout.js';
+import type { Ingest, LayoutStore } from '../store/layout.js';
 import { MAX_CONFIG_BYTES, MAX_DOCUMENT_BYTES } from '../sources/verify.js';
-import { remoteBlobStream } from './blobs.js';
+import { remoteBlobChunks, remoteBlobStream } from './blobs.js';
 import type { RegistryClient } from './client.js';
 import { cancelled } from './http.js';
 import { fetchManifest, type FetchedManifest } from './manifests.js';
@@ -27,6 +27,23 @@ export interface FetcherOptions {
   /** Other layouts to take a blob from before downloading (the app's store when pulling elsewhere). */
   alsoFrom?: LayoutStore[];
   onProgress?: (p: BlobProgress) => void;
+}
+
+/** Downloads in flight in this process, by blob path: a second reader follows the temp file instead of waiting. */
+const following = new Map<string, Ingest>();
+
+/** The ingest's next change, or CANCELLED when the signal aborts first. */
+function untilChanged(ing: Ingest, signal?: AbortSignal): Promise<void> {
+  if (!signal) return ing.changed();
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    void ing.changed().then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 const isManifestType = (mt: string) => {
@@ -169,12 +186,14 @@ export class Fetcher {
   /** Downloads into the store (caller holds the blob lock), yielding the bytes as they arrive. */
   private async *download(desc: Descriptor, signal?: AbortSignal): AsyncGenerator<Buffer> {
     const ing = await this.store.ingest(desc);
+    const key = this.store.blobPath(desc.digest);
+    following.set(key, ing);
     const progress = (state: BlobProgress['state']) => this.o.onProgress?.({ digest: desc.digest, mediaType: desc.mediaType, done: ing.bytes, total: desc.size, state });
-    const remote = remoteBlobStream(this.client, desc, { ...(signal ? { signal } : {}), onResume: () => progress('resuming') });
+    const remote = remoteBlobChunks(this.client, desc, { ...(signal ? { signal } : {}), onResume: () => progress('resuming') });
     let last = 0;
     try {
       progress('downloading');
-      for await (const c of remote as AsyncIterable<Buffer>) {
+      for await (const c of remote) {
         await ing.write(c);
         if (ing.bytes - last >= 1 << 20) {
           last = ing.bytes;
@@ -184,9 +203,40 @@ export class Fetcher {
       }
       await ing.commit();
       progress('done');
+    } catch (e) {
+      await ing.abort(e instanceof Error ? e : undefined);
+      throw e;
     } finally {
-      remote.destroy();
+      if (following.get(key) === ing) following.delete(key);
+      await remote.return(undefined);
       await ing.abort();
+    }
+  }
+
+  /** Reads a blob being downloaded by another task of this process, from its temp file as it grows. */
+  private async *follow(ing: Ingest, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    const fh = await fsp.open(ing.tmp, 'r').catch(() => undefined);
+    if (!fh) {
+      // Already renamed into the store (or gone with an error).
+      if (ing.outcome !== 'committed') throw ing.outcome ?? cancelled();
+      yield* this.store.openBlob(ing.desc.digest, signal ? { signal } : {}) as AsyncIterable<Buffer>;
+      return;
+    }
+    try {
+      let pos = 0;
+      while (pos < ing.desc.size) {
+        if (signal?.aborted) throw cancelled();
+        if (ing.outcome instanceof Error) throw ing.outcome;
+        if (pos < ing.bytes) {
+          const buf = Buffer.allocUnsafe(Math.min(1 << 20, ing.bytes - pos));
+          const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+          if (bytesRead === 0) throw new ExplorerError('INTERNAL', `The download of ${shortDigest(ing.desc.digest)} shrank while being read.`);
+          pos += bytesRead;
+          yield buf.subarray(0, bytesRead);
+        } else if (ing.outcome !== 'committed') await untilChanged(ing, signal);
+      }
+    } finally {
+      await fh.close();
     }
   }
 
@@ -200,6 +250,11 @@ export class Fetcher {
   }
 
   private async *streamChunks(desc: Descriptor, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    const live = following.get(this.store.blobPath(desc.digest));
+    if (live && !live.outcome) {
+      yield* this.follow(live, signal);
+      return;
+    }
     if (!(await this.store.has(desc))) {
       const lease = await this.store.lockBlob(desc.digest, signal);
       try {

@@ -1,5 +1,6 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import { ExplorerError } from '../errors.js';
 import { isLoopbackHost } from './reference.js';
 
@@ -164,6 +165,56 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
   });
 }
 
+/**
+ * A readable's chunks as they arrive, with backpressure. `for await` on a byte stream would hand out
+ * whatever is buffered concatenated into a new Buffer (a copy of every byte when the reader lags).
+ */
+export async function* chunksOf(r: Readable, highWater = 16): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let done = false;
+  let failed: unknown;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const onData = (c: Buffer) => {
+    queue.push(c);
+    if (queue.length >= highWater) r.pause();
+    poke();
+  };
+  const onEnd = () => {
+    done = true;
+    poke();
+  };
+  const onError = (e: unknown) => {
+    failed ??= e;
+    done = true;
+    poke();
+  };
+  r.on('data', onData).once('end', onEnd).once('error', onError).once('close', onEnd);
+  try {
+    for (;;) {
+      const c = queue.shift();
+      if (c) {
+        if (queue.length < highWater / 2 && r.isPaused()) r.resume();
+        yield c;
+        continue;
+      }
+      if (failed) throw failed;
+      if (done) {
+        // 'close' without 'end' is a body cut short (a reset): say so unless it errored already.
+        if (!r.readableEnded && !failed) throw Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+        return;
+      }
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    r.off('data', onData).off('end', onEnd).off('error', onError).off('close', onEnd);
+  }
+}
+
 /** An error met while reading a body, as one type: a reset or stall is NETWORK_ERROR (transient). */
 export function bodyError(e: unknown, url: URL): ExplorerError {
   if (e instanceof ExplorerError) return e;
@@ -186,7 +237,7 @@ export async function readBody(res: HttpResponse, max: number, what: string): Pr
   const parts: Buffer[] = [];
   let n = 0;
   try {
-    for await (const c of res.body as AsyncIterable<Buffer>) {
+    for await (const c of chunksOf(res.body)) {
       n += c.length;
       if (n > max) {
         res.body.destroy();

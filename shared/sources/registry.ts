@@ -27,6 +27,8 @@ export function storeDir(cacheDir: string): string {
 }
 
 const PARALLEL_DOCS = 6;
+/** Layers downloaded ahead of the reader at a time. */
+const PREFETCH = 3;
 
 export class RegistrySource implements ImageSource {
   readonly kind = 'registry' as const;
@@ -42,6 +44,11 @@ export class RegistrySource implements ImageSource {
   private offline = false;
   private active = 0;
   private readonly queue: (() => void)[] = [];
+  /** Each manifest's layers, in order: reading one starts downloading the next ones (prefetch). */
+  private readonly layerLists: Descriptor[][] = [];
+  private readonly prefetched = new Set<Digest>();
+  private readonly prefetchQueue: { desc: Descriptor; signal?: AbortSignal }[] = [];
+  private prefetching = 0;
 
   constructor(
     readonly ref: Reference,
@@ -54,13 +61,31 @@ export class RegistrySource implements ImageSource {
     ctx.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  private sig(signal?: AbortSignal): AbortSignal {
-    return signal ? AbortSignal.any([signal, this.ctrl.signal]) : this.ctrl.signal;
+  /**
+   * A signal that aborts with the caller's or at close(); `done` unhooks it. (Not AbortSignal.any:
+   * Node 20 holds its dependants weakly, and a collected one never aborts the download it guards.)
+   */
+  private link(signal?: AbortSignal): { signal: AbortSignal; done: () => void } {
+    if (!signal) return { signal: this.ctrl.signal, done: () => {} };
+    const c = new AbortController();
+    setMaxListeners(0, c.signal);
+    const abort = () => c.abort();
+    if (signal.aborted || this.ctrl.signal.aborted) c.abort();
+    signal.addEventListener('abort', abort, { once: true });
+    this.ctrl.signal.addEventListener('abort', abort, { once: true });
+    return {
+      signal: c.signal,
+      done: () => {
+        signal.removeEventListener('abort', abort);
+        this.ctrl.signal.removeEventListener('abort', abort);
+      },
+    };
   }
 
   roots(signal?: AbortSignal): Promise<RootEntry[]> {
     if (!this.loaded) {
-      const p = this.load(this.sig(signal));
+      const l = this.link(signal);
+      const p = this.load(l.signal).finally(l.done);
       this.loaded = p;
       p.catch(() => {
         if (this.loaded === p) this.loaded = undefined;
@@ -151,6 +176,9 @@ export class RegistrySource implements ImageSource {
     }
     const entries = (Array.isArray(doc.manifests) ? doc.manifests : []).filter((d): d is Descriptor => !!d && isDigest((d as Descriptor).digest));
     for (const d of entries) this.manifestDigests.add(d.digest);
+    if (Array.isArray(doc.layers)) {
+      this.layerLists.push(doc.layers.filter((d): d is Descriptor => !!d && isDigest((d as Descriptor).digest) && typeof (d as Descriptor).size === 'number'));
+    }
     for (const d of this.children(m)) if (typeof d.size === 'number') this.sizes.set(d.digest, d.size);
     const toRead = [...entries, ...(doc.config && isDigest((doc.config as Descriptor).digest) ? [doc.config as Descriptor] : [])];
     for (const d of toRead) {
@@ -181,7 +209,18 @@ export class RegistrySource implements ImageSource {
   }
 
   async openBlob(desc: Descriptor, o: BlobReadOptions = {}): Promise<Readable> {
-    const signal = this.sig(o.signal);
+    const { signal, done } = this.link(o.signal);
+    try {
+      const r = await this.open(desc, o, signal);
+      r.once('close', done);
+      return r;
+    } catch (e) {
+      done();
+      throw e;
+    }
+  }
+
+  private async open(desc: Descriptor, o: BlobReadOptions, signal: AbortSignal): Promise<Readable> {
     const start = o.start ?? 0;
     const end = o.end ?? desc.size;
     const kind = mediaTypeKind(desc.mediaType);
@@ -191,7 +230,48 @@ export class RegistrySource implements ImageSource {
       return Readable.from([doc.bytes.subarray(start, Math.min(end, doc.bytes.length))]);
     }
     if (start > 0 || end < desc.size) return this.fetcher.range(desc, start, end, signal);
+    this.prefetchAfter(desc, o.signal);
     return this.fetcher.stream(desc, signal);
+  }
+
+  /**
+   * A whole layer is being read (the layer engine indexes them in order): the layers after it in the
+   * same image download meanwhile, a few at a time, into the store; a reader that reaches one still
+   * arriving follows its temp file. So the merged tree is ready about when the last byte arrives.
+   * The downloads stop with the reader's signal (or close()).
+   */
+  private prefetchAfter(desc: Descriptor, callerSignal: AbortSignal | undefined): void {
+    this.prefetched.add(desc.digest);
+    for (const list of this.layerLists) {
+      const i = list.findIndex((l) => l.digest === desc.digest);
+      if (i < 0) continue;
+      for (const l of list.slice(i + 1)) {
+        if (this.prefetched.has(l.digest)) continue;
+        this.prefetched.add(l.digest);
+        this.prefetchQueue.push({ desc: l, ...(callerSignal ? { signal: callerSignal } : {}) });
+      }
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.prefetching < PREFETCH && this.prefetchQueue.length && !this.ctrl.signal.aborted) {
+      const { desc: d, signal } = this.prefetchQueue.shift()!;
+      if (signal?.aborted) {
+        this.prefetched.delete(d.digest);
+        continue;
+      }
+      const l = this.link(signal);
+      this.prefetching++;
+      void this.fetcher
+        .ensure(d, l.signal)
+        .catch(() => this.prefetched.delete(d.digest)) // the reader's own download reports what went wrong
+        .finally(() => {
+          l.done();
+          this.prefetching--;
+          this.pump();
+        });
+    }
   }
 
   async statBlob(digest: Digest): Promise<number | undefined> {

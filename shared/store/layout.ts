@@ -93,7 +93,7 @@ export class LayoutStore {
   /** A temp file that becomes blobs/<alg>/<hex> on commit() only if the bytes verify. */
   async ingest(desc: Descriptor): Promise<Ingest> {
     await this.init();
-    await fsp.mkdir(path.dirname(this.blobPath(desc.digest)), { recursive: true });
+    if (parseDigest(desc.digest).algorithm !== 'sha256') await fsp.mkdir(path.dirname(this.blobPath(desc.digest)), { recursive: true });
     return new Ingest(desc, this.tempName(desc.digest), this.blobPath(desc.digest));
   }
 
@@ -199,13 +199,20 @@ export class LayoutStore {
   }
 }
 
-/** One blob being written: hashed as it goes; renamed into blobs/ only when size and digest match. */
+/**
+ * One blob being written: hashed as it goes; renamed into blobs/ only when size and digest match.
+ * Writes go through a write stream (the thread pool: a slow disk never blocks this thread); `bytes`
+ * counts what the temp file holds, so a reader in this process can follow it as it grows (`changed`).
+ */
 export class Ingest {
   private readonly hash;
   private readonly out: WriteStream;
   private seen = 0;
-  private state: 'open' | 'committed' | 'aborted' = 'open';
+  private flushed = 0;
+  private waiters: (() => void)[] = [];
   private failed?: Error;
+  /** Set when the ingest ends: committed, or the error that ended it. */
+  outcome?: 'committed' | Error;
 
   constructor(
     readonly desc: Descriptor,
@@ -214,48 +221,78 @@ export class Ingest {
   ) {
     this.hash = createDigester(parseDigest(desc.digest).algorithm);
     this.out = createWriteStream(tmp, { flags: 'wx', highWaterMark: 4 << 20 });
-    this.out.on('error', (e) => (this.failed ??= e));
+    this.out.on('error', (e) => {
+      this.failed ??= e;
+      this.notify();
+    });
   }
 
+  /** Bytes in the temp file so far (written, not only queued). */
   get bytes(): number {
-    return this.seen;
+    return this.flushed;
   }
 
-  /** Appends a chunk; waits only when the disk is behind by more than the write buffer. */
+  /** Resolves at the next completed write or when the ingest ends. */
+  changed(): Promise<void> {
+    return this.outcome ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
+  }
+
+  private notify(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
+  }
+
+  /** Appends a chunk (SIZE_MISMATCH past the descriptor's size); waits only when the disk is behind by more than the write buffer. */
   async write(chunk: Buffer): Promise<void> {
     if (this.failed) throw this.failed;
+    if (this.outcome) throw this.outcome instanceof Error ? this.outcome : new Error('ingest committed');
+    if (this.seen + chunk.length > this.desc.size) throw sizeMismatch(this.desc, this.seen + chunk.length, true);
     this.seen += chunk.length;
-    if (this.seen > this.desc.size) throw sizeMismatch(this.desc, this.seen, true);
     this.hash.update(chunk);
-    if (!this.out.write(chunk)) {
-      await new Promise<void>((r) => {
-        const done = () => {
-          this.out.off('drain', done).off('error', done);
-          r();
-        };
-        this.out.on('drain', done).on('error', done);
-      });
-    }
+    const more = this.out.write(chunk, (e) => {
+      if (e) return;
+      this.flushed += chunk.length;
+      this.notify();
+    });
+    if (!more) await this.drained();
     if (this.failed) throw this.failed;
   }
 
-  /** Verifies and renames into place; throws SIZE_MISMATCH / DIGEST_MISMATCH (and removes the temp file). */
+  private drained(): Promise<void> {
+    return new Promise<void>((r) => {
+      const done = () => {
+        this.out.off('drain', done).off('error', done);
+        r();
+      };
+      this.out.on('drain', done).on('error', done);
+    });
+  }
+
+  /** Verifies and renames into place; throws SIZE_MISMATCH / DIGEST_MISMATCH (the caller then aborts). */
   async commit(): Promise<void> {
     await this.close();
-    if (this.failed) throw this.failed;
-    if (this.seen !== this.desc.size) throw sizeMismatch(this.desc, this.seen, false);
+    if (this.failed) throw this.end(this.failed);
+    if (this.seen !== this.desc.size) throw this.end(sizeMismatch(this.desc, this.seen, false));
     const actual = `${parseDigest(this.desc.digest).algorithm}:${this.hash.digest('hex')}`;
-    if (actual !== this.desc.digest) throw digestMismatch(this.desc, actual);
+    if (actual !== this.desc.digest) throw this.end(digestMismatch(this.desc, actual));
     await fsp.rename(this.tmp, this.dest);
-    this.state = 'committed';
+    this.outcome = 'committed';
+    this.notify();
   }
 
   /** Drops the temp file unless committed (safe to call always, e.g. in finally). */
-  async abort(): Promise<void> {
-    if (this.state !== 'open') return;
-    this.state = 'aborted';
+  async abort(reason?: Error): Promise<void> {
+    if (this.outcome === 'committed') return;
+    this.end(reason ?? new ExplorerError('CANCELLED', 'The download was cancelled.'));
     await this.close().catch(() => {});
     await fsp.rm(this.tmp, { force: true });
+  }
+
+  private end(e: Error): Error {
+    this.outcome ??= e;
+    this.notify();
+    return e;
   }
 
   private close(): Promise<void> {

@@ -13,7 +13,9 @@ export type Fault =
   /** XORs the byte at `at` × the body with 0xff. */
   | { kind: 'flip'; at?: number }
   /** Stops sending after `at` × the body and keeps the connection open. */
-  | { kind: 'stall'; at?: number };
+  | { kind: 'stall'; at?: number }
+  /** Like stall, until the test calls release(): then the rest of the body follows. */
+  | { kind: 'hold'; at?: number };
 
 export interface FaultRule {
   /** Matched against the request path (and query). */
@@ -47,6 +49,8 @@ export interface FaultProxy {
   requests: ProxiedRequest[];
   /** Body bytes sent for requests whose path matches. */
   bytesFor(match: RegExp): number;
+  /** Lets held responses ('hold') go on. */
+  release(): void;
   stop(): Promise<void>;
 }
 
@@ -55,6 +59,7 @@ export async function startFaultProxy(target: string, bind = '127.0.0.1'): Promi
   const rules: FaultRule[] = [];
   const requests: ProxiedRequest[] = [];
   const stalled = new Set<http.ServerResponse>();
+  let held: (() => void)[] = [];
 
   const take = (req: http.IncomingMessage): Fault | undefined => {
     const r = rules.find((x) => x.match.test(req.url ?? '') && (!x.method || x.method === req.method) && (x.times ?? 1) > 0);
@@ -123,6 +128,22 @@ export async function startFaultProxy(target: string, bind = '127.0.0.1'): Promi
             if (head.length) res.write(head);
             log.bytes += head.length;
             pos += head.length;
+            if (fault!.kind === 'hold') {
+              ur.pause();
+              const rest = b.subarray(cut);
+              held.push(() => {
+                res.write(rest);
+                log.bytes += rest.length;
+                pos += rest.length;
+                ur.on('data', (more: Buffer) => {
+                  log.bytes += more.length;
+                  res.write(more);
+                });
+                ur.resume();
+              });
+              ur.removeAllListeners('data');
+              return;
+            }
             if (fault!.kind === 'reset') {
               ur.destroy();
               res.socket?.destroy();
@@ -171,6 +192,11 @@ export async function startFaultProxy(target: string, bind = '127.0.0.1'): Promi
     rules,
     requests,
     bytesFor: (m) => requests.filter((r) => m.test(r.url)).reduce((s, r) => s + r.bytes, 0),
+    release: () => {
+      const h = held;
+      held = [];
+      for (const f of h) f();
+    },
     stop: () =>
       new Promise<void>((r) => {
         for (const s of stalled) s.socket?.destroy();

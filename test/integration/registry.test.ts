@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,8 +78,14 @@ describe.skipIf(need)('open by reference (docker-registry on loopback)', () => {
   it('ls --merged equals the umoci oracle; layers land verified in the store; a second open downloads nothing', async () => {
     const cache = newCache();
     const cli = cliRunner(cache, env);
+    const from = proxy.requests.length;
     const r = await cli('ls', `docker://${proxy.host}/realistic:latest`, '--merged', '--json');
     expect(r.err).toBe('');
+    // Layers after the one being indexed download ahead; the indexer follows them: each crosses the wire once.
+    for (const l of facts<RealisticFacts>(fixtures.realistic.facts).layers) {
+      const got = proxy.requests.slice(from).filter((q) => q.method === 'GET' && q.url.endsWith(`/blobs/${l.digest}`));
+      expect(got.reduce((s, q) => s + q.bytes, 0), l.digest).toBe(l.size);
+    }
     const ours = r.out.trim().split('\n').map((l) => (JSON.parse(l) as { path: string }).path).sort();
     const oracle = parseOracle(readFileSync(fixtures.oracle.realistic, 'utf8')).map((l) => l.path).sort();
     expect(ours).toEqual(oracle);
@@ -188,6 +195,47 @@ describe.skipIf(need)('open by reference (docker-registry on loopback)', () => {
     // The smaller layers indexed before it are kept (verified); the cancelled one is not, nor any temp file.
     await vi.waitFor(() => verifiedBlobs(path.join(cache, 'store')), { timeout: 10_000 });
     expect(await verifiedBlobs(path.join(cache, 'store'))).not.toContain(big.digest);
+  });
+
+  it('reading a layer downloads the next ones ahead; a reader that reaches one still arriving follows it (one download)', async () => {
+    const f = facts<RealisticFacts>(fixtures.realistic.facts);
+    const [first, second] = f.layers as [RealisticFacts['layers'][0], RealisticFacts['layers'][0]];
+    const cache = newCache();
+    const from = proxy.requests.length;
+    // The second layer stops half-way until released: its prefetch is then in flight, half on disk.
+    proxy.rules.push({ match: new RegExp(`/blobs/${second.digest}$`), fault: { kind: 'hold', at: 0.5 } });
+    const { source } = await openSource(`${proxy.host}/realistic:latest`, { env, cacheDir: cache });
+    try {
+      await buildGraph(source);
+      const a = await source.openBlob({ mediaType: first.mediaType, digest: first.digest, size: first.size });
+      await vi.waitFor(() => expect(proxy.requests.slice(from).some((q) => q.url.endsWith(`/blobs/${second.digest}`))).toBe(true), { timeout: 60_000 });
+      const b = await source.openBlob({ mediaType: second.mediaType, digest: second.digest, size: second.size });
+      const parts: Buffer[] = [];
+      let got = 0;
+      // Bytes of the held layer reach this reader while its download is stopped: it follows the temp file.
+      await new Promise<void>((resolve, reject) => {
+        const onData = (c: Buffer) => {
+          parts.push(c);
+          got += c.length;
+          if (got < Math.floor(second.size / 2)) return;
+          b.off('data', onData).pause();
+          resolve();
+        };
+        b.on('data', onData).once('error', reject);
+      });
+      expect(proxy.requests.slice(from).filter((q) => q.url.endsWith(`/blobs/${second.digest}`))).toHaveLength(1);
+      proxy.release();
+      for await (const c of b) parts.push(c as Buffer);
+      const body = Buffer.concat(parts);
+      expect(body.length).toBe(second.size);
+      expect(`sha256:${createHash('sha256').update(body).digest('hex')}`).toBe(second.digest);
+      a.destroy();
+    } finally {
+      proxy.rules.length = 0;
+      proxy.release();
+      await source.close();
+    }
+    expect(proxy.requests.slice(from).filter((q) => q.url.endsWith(`/blobs/${second.digest}`))).toHaveLength(1);
   });
 
   it('bad references are refused with the reason; a closed port is a clear network error', async () => {
