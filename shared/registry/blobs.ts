@@ -3,7 +3,7 @@ import { ExplorerError } from '../errors.js';
 import { shortDigest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/types.js';
 import type { RegistryClient } from './client.js';
-import { bodyError, cancelled, chunksOf, isTransient } from './http.js';
+import { bodyError, cancelled, chunksOf, dropBody, header, isTransient } from './http.js';
 import { backoffMs, sleep } from './retry.js';
 
 // A blob (or bytes [start, end) of it) from the registry as one stream that survives the network:
@@ -82,7 +82,7 @@ export async function* remoteBlobChunks(client: RegistryClient, desc: Descriptor
     if (res.status !== 200 && res.status !== 206) throw await client.failure(res, `Blob ${shortDigest(desc.digest)}`);
     let skip = 0;
     if (res.status === 206) {
-      const cr = parseContentRange(res.headers['content-range'] as string | undefined);
+      const cr = parseContentRange(header(res.headers, 'content-range'));
       if (!cr || cr.start > pos) {
         res.discard();
         throw new ExplorerError('REGISTRY_ERROR', `${client.ref.registry} answered a range request for blob ${shortDigest(desc.digest)} with the wrong bytes (${String(res.headers['content-range'] ?? 'no Content-Range')}, asked from ${pos}).`, { digest: desc.digest });
@@ -108,9 +108,9 @@ export async function* remoteBlobChunks(client: RegistryClient, desc: Descriptor
         if (pos >= end) break;
       }
     } catch (e) {
-      failed = bodyError(e, res.url);
+      failed = bodyError(e, res.url, res.body);
     } finally {
-      res.body.destroy();
+      dropBody(res.body);
     }
     if (pos >= end) return;
     await retryOrThrow(

@@ -1,7 +1,7 @@
 import { ExplorerError, isExplorerError } from '../errors.js';
 import type { CredentialPrompt } from '../sources/backend.js';
 import { Authenticator } from './auth.js';
-import { checkScheme, isTransient, readBody, redact, send, type HttpResponse } from './http.js';
+import { checkScheme, header, isTransient, readBody, redact, send, type HttpResponse } from './http.js';
 import { isLoopbackHost, registryEndpoint, type Reference } from './reference.js';
 import { backoffMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, rateLimited, sleep, type RetryPolicy } from './retry.js';
 
@@ -173,7 +173,7 @@ export class RegistryClient {
       // Storage hosts (S3, CDNs) get no registry credentials: their URLs carry their own.
       if (authorization && url.host === home && url.protocol === start.protocol) h.authorization = authorization;
       const res = await send(this.req(method, url, h, signal));
-      const loc = res.headers.location;
+      const loc = header(res.headers, 'location');
       if (!REDIRECTS.has(res.status) || !loc) return res;
       res.discard();
       if (hop >= MAX_REDIRECTS) throw new ExplorerError('REGISTRY_ERROR', `${this.ref.registry} redirected more than ${MAX_REDIRECTS} times for ${redact(start)}; the registry is misconfigured.`, { registry: this.ref.registry });

@@ -4,7 +4,7 @@ import { MT } from '../oci/mediatypes.js';
 import type { Descriptor } from '../oci/types.js';
 import { MAX_DOCUMENT_BYTES } from '../sources/verify.js';
 import type { RegistryClient } from './client.js';
-import { bodyError, isTransient, readBody } from './http.js';
+import { bodyError, header, isTransient, readBody } from './http.js';
 import { backoffMs, sleep } from './retry.js';
 
 // Manifests by tag or digest. The Accept list names OCI index + manifest and Docker list + v2 (without
@@ -49,10 +49,10 @@ export async function headManifest(client: RegistryClient, reference: string, si
   res.discard();
   if (res.status === 404) return false;
   if (res.status !== 200) throw await client.failure(res, `The manifest ${client.ref.repository}:${reference}`);
-  const dcd = res.headers['docker-content-digest'];
+  const dcd = header(res.headers, 'docker-content-digest');
   const size = Number(res.headers['content-length']);
   if (typeof dcd !== 'string' || !isDigest(dcd) || !Number.isFinite(size)) return true;
-  return { mediaType: (res.headers['content-type'] ?? MT.ociManifest).split(';')[0]!.trim(), digest: dcd, size };
+  return { mediaType: (header(res.headers, 'content-type') ?? MT.ociManifest).split(';')[0]!.trim(), digest: dcd, size };
 }
 
 /**
@@ -73,11 +73,11 @@ export async function fetchManifest(client: RegistryClient, reference: string, s
       await sleep(backoffMs(client.retry, failure), signal);
       continue;
     }
-    const mediaType = manifestMediaType(res.headers['content-type'], bytes);
+    const mediaType = manifestMediaType(header(res.headers, 'content-type'), bytes);
     const legacy = mediaType === MT.dockerManifestV1Signed || mediaType === MT.dockerManifestV1;
     const asked = isDigest(reference) ? reference : undefined;
-    const header = res.headers['docker-content-digest'];
-    const claimed = asked ?? (typeof header === 'string' && isDigest(header) ? header : undefined);
+    const dcd = header(res.headers, 'docker-content-digest');
+    const claimed = asked ?? (dcd && isDigest(dcd) ? dcd : undefined);
     let digest = claimed ?? hashOf(bytes, 'sha256:' + '0'.repeat(64));
     if (claimed) {
       const actual = hashOf(bytes, claimed);
