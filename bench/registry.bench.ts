@@ -17,7 +17,8 @@ import { startRegistry } from '../test/helpers/tools.js';
 // loopback docker-registry serving a ≥ 90 MB gzip image of 5 layers (the debootstrap rootfs of the
 // fixture builder split by size, built once into bench/.cache/registry):
 // - `pull REF --to DIR` (the CLI process, and the library call) vs `skopeo copy docker://REF oci:DIR`;
-// - `ls REF --merged` with an empty cache (download + verify + decode + index) vs the same skopeo copy;
+// - `ls REF --merged` with an empty cache (download + verify + decode + index) vs the same skopeo copy,
+//   and vs `ls oci:LAYOUT --merged` of the same image on disk (what the layer engine alone costs);
 // - `inspect REF`: bytes that crossed a counting proxy (manifests + configs; layer bytes must be 0).
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -223,6 +224,13 @@ try {
   line(fmt(tLib, tSk2, 'pull (library call in this process: no start-up)', '≤ 0.9×'));
   const [tLs, tSk3] = await duel(ls, skopeo);
   line(fmt(tLs, tSk3, 'ls REF --merged, empty cache (CLI process)', '≤ 1.0×'));
+  // Where the time of ls goes: the layer engine alone on the same image read from disk (no network).
+  const lsLocal = () => {
+    const d = fresh();
+    return sh(process.execPath, [CLI, 'ls', `oci:${LAYOUT}:latest`, '--merged'], { OCI_EXPLORER_CACHE: path.join(d, 'cache') });
+  };
+  const [tLocal, tLs2] = await duel(lsLocal, ls);
+  line(`  of which the layer engine: ls oci:LAYOUT --merged (same image on disk, empty cache) ${ms(tLocal.ms)}, CPU ${tLocal.cpu.toFixed(2)} s; ls REF ${ms(tLs2.ms)}, CPU ${tLs2.cpu.toFixed(2)} s → the registry adds ${ms(tLs2.ms - tLocal.ms)}, CPU ${(tLs2.cpu - tLocal.cpu).toFixed(2)} s`);
 
   // inspect through the counting proxy: what crossed the wire.
   const d = fresh();

@@ -108,7 +108,7 @@ export async function* remoteBlobChunks(client: RegistryClient, desc: Descriptor
         if (pos >= end) break;
       }
     } catch (e) {
-      failed = bodyError(e, res.url, res.body);
+      failed = bodyError(e, res.url);
     } finally {
       dropBody(res.body);
     }

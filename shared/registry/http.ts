@@ -1,22 +1,21 @@
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import type { Readable } from 'node:stream';
-import type * as Undici from 'undici';
-import type { Agent, Dispatcher } from 'undici';
 import { ExplorerError } from '../errors.js';
 import { isLoopbackHost } from './reference.js';
 
-// The registry transport: undici (Node's own HTTP client, as a library: its request API costs about
-// half the CPU of node:http per downloaded byte, measured in bench/registry.bench.ts) with keep-alive
-// pools of a few connections per host shared by every client in the process; HTTPS by default, plain
-// HTTP only for loopback hosts or an explicit --insecure. Redirects are not followed here (client.ts
-// does it, dropping Authorization off the registry's host). A stall (no byte for stallMs, waiting for
-// headers or within the body) fails the request so the caller can retry or resume.
+// The registry transport: node:http(s) with keep-alive pools (a few sockets per host, shared by every
+// client in the process), HTTPS by default, plain HTTP only for loopback hosts or an explicit
+// --insecure. A "stall" (no byte for stallMs, headers or body) fails the request so the caller can
+// retry or resume. Redirects are followed by client.ts (Authorization stays on the registry's host).
+// Measured against undici's request API (docs/benchmarks.md, issue 11): undici spends ~15-20 % less
+// CPU per downloaded byte but costs ~0.35 s of CPU to load in every process, which a CLI pull of a
+// typical image (< ~400 MB) never wins back; so no dependency.
 
 /** Parallel connections per host: registries and CDNs throttle more; skopeo uses 6 layers at a time. */
 export const SOCKETS_PER_HOST = 6;
 /** Default time without a byte before a connection counts as stalled. */
 export const DEFAULT_STALL_MS = 30_000;
-
-export type Headers = Record<string, string | string[] | undefined>;
 
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST';
@@ -30,15 +29,7 @@ export interface HttpRequest {
   insecureTls?: boolean;
 }
 
-export interface HttpResponse {
-  status: number;
-  /** Lower-case names. */
-  headers: Headers;
-  /** The body; read it (chunksOf) or call discard(). A reset or stall errors it (bodyError makes that NETWORK_ERROR). */
-  body: Readable;
-  url: URL;
-  discard(): void;
-}
+export type Headers = IncomingHttpHeaders;
 
 /** One header's value (the first when repeated). */
 export function header(h: Headers, name: string): string | undefined {
@@ -46,30 +37,37 @@ export function header(h: Headers, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-const agents = new Map<string, Agent>();
-/** Loaded at the first request (about 0.3 s of start-up a command that makes none should not pay). */
-let undici: Promise<typeof Undici> | undefined;
-
-async function agentFor(insecureTls: boolean): Promise<{ agent: Agent; request: typeof Undici.request }> {
-  const u = await (undici ??= import('undici'));
-  const key = insecureTls ? 'insecure' : 'checked';
-  let a = agents.get(key);
-  if (!a) {
-    a = new u.Agent({ connections: SOCKETS_PER_HOST, keepAliveTimeout: 30_000, connect: { rejectUnauthorized: !insecureTls } });
-    agents.set(key, a);
-  }
-  return { agent: a, request: u.request };
-}
-
-/** Ends a body nobody will read, without an unhandled error (undici errors a body destroyed early). */
+/** Ends a body nobody will read, without an unhandled error event. */
 export function dropBody(body: Readable): void {
   body.on('error', () => {});
   body.destroy();
 }
 
-/** Closes pooled connections (tests and short CLI runs; idle ones never keep the process alive). */
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  /** The body; read it or call discard(). Errors with NETWORK_ERROR on reset or stall. */
+  body: IncomingMessage;
+  url: URL;
+  discard(): void;
+}
+
+const agents = new Map<string, http.Agent>();
+
+function agentFor(url: URL, insecureTls: boolean): http.Agent {
+  const key = `${url.protocol}${insecureTls ? 'insecure' : ''}`;
+  let a = agents.get(key);
+  if (!a) {
+    const opts = { keepAlive: true, maxSockets: SOCKETS_PER_HOST, maxFreeSockets: SOCKETS_PER_HOST, scheduling: 'lifo' as const, timeout: 60_000 };
+    a = url.protocol === 'https:' ? new https.Agent({ ...opts, rejectUnauthorized: !insecureTls }) : new http.Agent(opts);
+    agents.set(key, a);
+  }
+  return a;
+}
+
+/** Closes idle pooled sockets (tests and short CLI runs; pooled sockets never keep the process alive). */
 export function closeIdleConnections(): void {
-  for (const a of agents.values()) void a.destroy().catch(() => {});
+  for (const a of agents.values()) a.destroy();
   agents.clear();
 }
 
@@ -126,67 +124,63 @@ export function describeNetError(e: unknown): string {
   }
 }
 
-/** undici's error codes for a connection that broke or stalled (worth a retry). */
-const UNDICI_TRANSIENT = new Set(['UND_ERR_SOCKET', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
-
-/** Any error of a request or body as an ExplorerError: CANCELLED, or NETWORK_ERROR (transient when another try may cure it). */
-function asNetError(e: unknown, url: URL, stallMs: number, signal?: AbortSignal): ExplorerError {
-  if (e instanceof ExplorerError) return e;
-  const err = e as { code?: string; name?: string; message?: string; cause?: { code?: string } };
-  if (signal?.aborted || err?.name === 'AbortError' || err?.code === 'UND_ERR_ABORTED' || err?.code === 'ABORT_ERR') return cancelled();
-  if (err?.code === 'UND_ERR_BODY_TIMEOUT' || err?.code === 'UND_ERR_HEADERS_TIMEOUT') {
-    return new ExplorerError('NETWORK_ERROR', `Cannot reach ${url.host}: no data for ${Math.round(stallMs / 1000)} s (the connection stalled). Check your network connection, then try again.`, { url: redact(url), reason: 'the connection stalled', transient: true, stalled: true, errno: err.code }, { cause: e });
-  }
-  const code = err?.cause?.code ?? err?.code;
-  if (err?.code && UNDICI_TRANSIENT.has(err.code)) {
-    const why = err.code === 'UND_ERR_SOCKET' ? 'the connection closed before the answer was complete' : (err.message ?? err.code);
-    return new ExplorerError('NETWORK_ERROR', `Cannot reach ${url.host}: ${why}. Check your network connection, then try again.`, { url: redact(url), reason: why, transient: true, errno: err.code }, { cause: e });
-  }
-  return networkError(url, describeNetError(err?.cause ?? e), Object.assign(new Error(String(err?.message)), { code }));
-}
-
 /**
  * Sends one request (no redirects, no retries: client.ts does those). Resolves when the headers arrive.
- * The body errors when the connection resets or stalls mid-body (bodyError names it).
+ * The response body errors with NETWORK_ERROR when the connection resets or stalls mid-body.
  */
-export async function send(req: HttpRequest): Promise<HttpResponse> {
+export function send(req: HttpRequest): Promise<HttpResponse> {
   const { url } = req;
   const stallMs = req.stallMs ?? DEFAULT_STALL_MS;
-  if (req.signal?.aborted) throw cancelled();
-  let res: Dispatcher.ResponseData;
-  try {
-    const { agent, request } = await agentFor(!!req.insecureTls);
-    res = await request(url, {
-      method: req.method,
-      headers: { 'user-agent': 'oci-explorer', ...req.headers },
-      ...(req.body ? { body: req.body } : {}),
-      dispatcher: agent,
-      headersTimeout: stallMs,
-      bodyTimeout: stallMs,
-      ...(req.signal ? { signal: req.signal } : {}),
+  return new Promise((resolve, reject) => {
+    if (req.signal?.aborted) return reject(cancelled());
+    const mod = url.protocol === 'https:' ? https : http;
+    const headers: Record<string, string> = { 'user-agent': 'oci-explorer', ...req.headers };
+    if (req.body) headers['content-length'] = String(req.body.length);
+    const cr = mod.request(url, { method: req.method, headers, agent: agentFor(url, !!req.insecureTls) });
+    let settled = false;
+    let res: IncomingMessage | undefined;
+    const onAbort = () => {
+      const e = cancelled();
+      cr.destroy(e);
+      res?.destroy(e);
+      if (!settled) {
+        settled = true;
+        reject(e);
+      }
+    };
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    const cleanup = () => req.signal?.removeEventListener('abort', onAbort);
+    // Socket idle timeout: covers connect, waiting for headers and every gap in the body.
+    cr.setTimeout(stallMs, () => {
+      const e = networkError(url, `no data for ${Math.round(stallMs / 1000)} s (the connection stalled)`);
+      (e.details as Record<string, unknown>).stalled = true;
+      res?.destroy(e);
+      cr.destroy(e);
     });
-  } catch (e) {
-    throw asNetError(e, url, stallMs, req.signal);
-  }
-  const body = res.body as unknown as Readable;
-  // Errors keep their undici type on the stream; readers map them with bodyError().
-  stallOf.set(body, stallMs);
-  return {
-    status: res.statusCode,
-    headers: res.headers as Headers,
-    body,
-    url,
-    discard: () => {
-      body.on('error', () => {});
-      // Small bodies are read to the end so the connection is reused; big ones are cut.
-      const len = Number(res.headers['content-length']);
-      if (Number.isFinite(len) && len <= 64 * 1024) body.resume();
-      else dropBody(body);
-    },
-  };
+    cr.on('error', (e) => {
+      cleanup();
+      if (settled) return;
+      settled = true;
+      reject(e instanceof ExplorerError ? e : networkError(url, describeNetError(e), e));
+    });
+    cr.on('response', (r) => {
+      res = r;
+      settled = true;
+      r.on('close', cleanup);
+      resolve({
+        status: r.statusCode ?? 0,
+        headers: r.headers,
+        body: r,
+        url,
+        discard: () => {
+          r.resume();
+          r.on('error', () => {});
+        },
+      });
+    });
+    cr.end(req.body);
+  });
 }
-
-const stallOf = new WeakMap<Readable, number>();
 
 /**
  * A readable's chunks as they arrive, with backpressure. `for await` on a byte stream would hand out
@@ -239,11 +233,11 @@ export async function* chunksOf(r: Readable, highWater = 16): AsyncGenerator<Buf
 }
 
 /** An error met while reading a body, as one type: a reset or stall is NETWORK_ERROR (transient). */
-export function bodyError(e: unknown, url: URL, body?: Readable): ExplorerError {
+export function bodyError(e: unknown, url: URL): ExplorerError {
   if (e instanceof ExplorerError) return e;
   const code = (e as { code?: string })?.code;
-  if (code === 'ECONNRESET' || (e as Error)?.message === 'aborted') return networkError(url, 'the connection closed before the body was complete', e);
-  return asNetError(e, url, (body && stallOf.get(body)) ?? DEFAULT_STALL_MS);
+  if (code === 'ABORT_ERR' || (e as { name?: string })?.name === 'AbortError') return cancelled();
+  return networkError(url, code === 'ECONNRESET' || (e as Error)?.message === 'aborted' ? 'the connection closed before the body was complete' : describeNetError(e), e);
 }
 
 export function cancelled(): ExplorerError {
@@ -254,7 +248,7 @@ export function cancelled(): ExplorerError {
 export async function readBody(res: HttpResponse, max: number, what: string): Promise<Buffer> {
   const len = Number(res.headers['content-length']);
   if (Number.isFinite(len) && len > max) {
-    dropBody(res.body);
+    res.body.destroy();
     throw new ExplorerError('TOO_LARGE', `${what} is ${len} bytes, over the ${max}-byte limit; the registry answer is not what was expected.`, { url: redact(res.url) });
   }
   const parts: Buffer[] = [];
@@ -263,13 +257,13 @@ export async function readBody(res: HttpResponse, max: number, what: string): Pr
     for await (const c of chunksOf(res.body)) {
       n += c.length;
       if (n > max) {
-        dropBody(res.body);
+        res.body.destroy();
         throw new ExplorerError('TOO_LARGE', `${what} is more than ${max} bytes; the registry answer is not what was expected.`, { url: redact(res.url) });
       }
       parts.push(c);
     }
   } catch (e) {
-    throw bodyError(e, res.url, res.body);
+    throw bodyError(e, res.url);
   }
   if (Number.isFinite(len) && n !== len) throw networkError(res.url, `the body ended after ${n} of ${len} bytes`);
   return Buffer.concat(parts);
