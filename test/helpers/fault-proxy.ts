@@ -42,6 +42,11 @@ export interface FaultProxy {
    * answers every tag at once; Docker Hub, GHCR and distribution 3 page this way). 0 = pass through.
    */
   pageTags: number;
+  /**
+   * Answers `GET /v2/<name>/referrers/<digest>` (OCI 1.1) from the `sha256-<hex>` tag the referrers
+   * were pushed under, as registries with the API do; distribution 2.8 answers 404. false = pass through.
+   */
+  referrersApi: boolean;
   url: string;
   /** host:port, for image references. */
   host: string;
@@ -68,7 +73,15 @@ export async function startFaultProxy(target: string, bind = '127.0.0.1'): Promi
     return r.fault;
   };
 
-  const state = { pageTags: 0 };
+  const state = { pageTags: 0, referrersApi: false };
+  const referrers = async (req: http.IncomingMessage, res: http.ServerResponse, log: ProxiedRequest) => {
+    const m = /^\/v2\/(.+)\/referrers\/(sha256):([a-f0-9]{64})/.exec(req.url ?? '')!;
+    const up = await fetch(`${target.replace(/\/$/, '')}/v2/${m[1]}/manifests/${m[2]}-${m[3]}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+    const body = up.ok ? await up.text() : JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
+    log.status = 200;
+    log.bytes = Buffer.byteLength(body);
+    res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' }).end(body);
+  };
   const pageTags = async (req: http.IncomingMessage, res: http.ServerResponse, log: ProxiedRequest) => {
     const u = new URL(req.url ?? '/', 'http://x');
     const up = await fetch(`${target.replace(/\/$/, '')}${u.pathname}`, { headers: req.headers.authorization ? { authorization: req.headers.authorization } : {} });
@@ -95,6 +108,10 @@ export async function startFaultProxy(target: string, bind = '127.0.0.1'): Promi
       const body = fault.body ?? JSON.stringify({ errors: [{ code: fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: 'injected by the test proxy' }] });
       res.writeHead(fault.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {}) });
       res.end(body);
+      return;
+    }
+    if (state.referrersApi && req.method === 'GET' && /\/referrers\/sha256:/.test(req.url ?? '')) {
+      void referrers(req, res, log).catch(() => res.writeHead(502).end());
       return;
     }
     if (state.pageTags && req.method === 'GET' && /\/tags\/list(\?|$)/.test(req.url ?? '')) {
@@ -181,6 +198,12 @@ export async function startFaultProxy(target: string, bind = '127.0.0.1'): Promi
   const addr = server.address() as { port: number };
   const host = `${bind}:${addr.port}`;
   return {
+    get referrersApi() {
+      return state.referrersApi;
+    },
+    set referrersApi(v: boolean) {
+      state.referrersApi = v;
+    },
     get pageTags() {
       return state.pageTags;
     },

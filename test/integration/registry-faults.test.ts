@@ -135,6 +135,24 @@ describe.skipIf(need)('faults between us and the registry', () => {
     expect((await (await import('node:fs/promises')).readFile(path.join(bad, 'store', 'index.json'), 'utf8'))).not.toContain(rf.manifestDigest);
   });
 
+  it('a manifest altered on the way (by tag: against Docker-Content-Digest; by digest: against it) is one DIGEST_MISMATCH', async () => {
+    proxy.rules.push({ match: /\/manifests\/latest$/, method: 'GET', fault: { kind: 'flip' } });
+    const e = await run(newCache()).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'DIGEST_MISMATCH' });
+    expect((e as Error).message).toMatch(/as the registry said/);
+    proxy.rules.push({ match: new RegExp(`/manifests/${rf.manifestDigest}$`), method: 'GET', fault: { kind: 'flip' } });
+    const byDigest = await pull(`${proxy.host}/realistic@${rf.manifestDigest}`, { env, cacheDir: newCache(), retry }).catch((x: unknown) => x);
+    expect(byDigest).toMatchObject({ code: 'DIGEST_MISMATCH' });
+    expect((byDigest as Error).message).toMatch(/as asked/);
+  });
+
+  it('a manifest answer over 4 MiB is refused before it is read (TOO_LARGE)', async () => {
+    proxy.rules.push({ match: /\/manifests\/latest$/, method: 'GET', fault: { kind: 'status', status: 200, body: ' '.repeat(5 * 1024 * 1024) } });
+    const e = await run(newCache()).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'TOO_LARGE' });
+    expect((e as Error).message).toMatch(/over the 4194304-byte limit/);
+  });
+
   it('500 on every try: one REGISTRY_ERROR naming the status, nothing unverified kept', async () => {
     proxy.rules.push({ match: blobUrl(big.digest), fault: { kind: 'status', status: 500 }, times: Infinity });
     const cache = newCache();

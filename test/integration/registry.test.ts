@@ -178,6 +178,46 @@ describe.skipIf(need)('open by reference (docker-registry on loopback)', () => {
     }
   });
 
+  it('referrers from the OCI 1.1 API when the registry has it (the proxy answers it): listed under the subject, no tag probe', async () => {
+    const f = facts<ReferrerFacts>(fixtures.referrer.facts);
+    proxy.referrersApi = true;
+    const from = proxy.requests.length;
+    const { source } = await openSource(`${proxy.host}/referrer:${f.tag}`, { env, cacheDir: newCache() });
+    try {
+      const g = await buildGraph(source);
+      for (const r of f.referrers) expect(g.edges).toContainEqual({ from: f.image.manifestDigest, to: r.digest, role: 'referrer' });
+      const list = g.nodes.find((x) => x.label === `referrers of ${f.image.manifestDigest.slice(7, 19)}`);
+      expect(list).toMatchObject({ kind: 'index', synthetic: true });
+      const seen = proxy.requests.slice(from).map((q) => q.url);
+      expect(seen).toContain(`/v2/referrer/referrers/${f.image.manifestDigest}`);
+      expect(seen).not.toContain(`/v2/referrer/manifests/${f.fallbackTag}`);
+    } finally {
+      proxy.referrersApi = false;
+      await source.close();
+    }
+  });
+
+  it('byte ranges of a layer not in the store are HTTP Range requests (what restart-point reads use)', async () => {
+    const f = facts<RealisticFacts>(fixtures.realistic.facts);
+    const big = [...f.layers].sort((a, b) => b.size - a.size)[0]!;
+    const local = readFileSync(path.join(fixtures.realistic.layout, 'blobs', 'sha256', big.digest.slice(7)));
+    const { source } = await openSource(`${proxy.host}/realistic:latest`, { env, cacheDir: newCache() });
+    try {
+      await buildGraph(source);
+      const from = proxy.requests.length;
+      for (const [start, end] of [[0, 10], [1_000_000, 1_000_777], [big.size - 100, big.size]] as const) {
+        const parts: Buffer[] = [];
+        for await (const c of await source.openBlob({ mediaType: big.mediaType, digest: big.digest, size: big.size }, { start, end })) parts.push(c as Buffer);
+        expect(Buffer.concat(parts).equals(local.subarray(start, end)), `${start}-${end}`).toBe(true);
+      }
+      const hits = proxy.requests.slice(from).filter((q) => q.url.endsWith(`/blobs/${big.digest}`));
+      expect(hits.map((q) => q.headers.range)).toEqual(['bytes=0-9', 'bytes=1000000-1000776', `bytes=${big.size - 100}-${big.size - 1}`]);
+      expect(hits.reduce((s, q) => s + q.bytes, 0)).toBe(10 + 777 + 100);
+    } finally {
+      await source.close();
+    }
+  });
+
   it('open-image: layer indexes are built while the layers stream in (one pass), and cancel leaves nothing unverified', async () => {
     const f = facts<RealisticFacts>(fixtures.realistic.facts);
     const big = [...f.layers].sort((a, b) => b.size - a.size)[0]!;
