@@ -7,6 +7,7 @@ import { mediaTypeKind } from '../oci/mediatypes.js';
 import type { Descriptor } from '../oci/types.js';
 import { RegistryClient } from '../registry/client.js';
 import { Fetcher } from '../registry/fetcher.js';
+import { Prefetcher } from '../registry/prefetch.js';
 import type { FetchedManifest } from '../registry/manifests.js';
 import { formatReference, familiarReference, looksLikeReference, parseReference, type Reference } from '../registry/reference.js';
 import { fetchCosignTags, fetchReferrers, type FoundReferrers } from '../registry/referrers.js';
@@ -27,8 +28,6 @@ export function storeDir(cacheDir: string): string {
 }
 
 const PARALLEL_DOCS = 6;
-/** Layers downloaded ahead of the reader at a time. */
-const PREFETCH = 3;
 
 export class RegistrySource implements ImageSource {
   readonly kind = 'registry' as const;
@@ -44,11 +43,8 @@ export class RegistrySource implements ImageSource {
   private offline = false;
   private active = 0;
   private readonly queue: (() => void)[] = [];
-  /** Each manifest's layers, in order: reading one starts downloading the next ones (prefetch). */
-  private readonly layerLists: Descriptor[][] = [];
-  private readonly prefetched = new Set<Digest>();
-  private readonly prefetchQueue: { desc: Descriptor; signal?: AbortSignal }[] = [];
-  private prefetching = 0;
+  /** Reading a whole layer starts downloading the next ones of its image. */
+  private readonly ahead: Prefetcher;
 
   constructor(
     readonly ref: Reference,
@@ -56,6 +52,7 @@ export class RegistrySource implements ImageSource {
     private readonly ctx: Pick<OpenContext, 'progress'> & { signal?: AbortSignal } = {},
   ) {
     this.location = familiarReference(ref);
+    this.ahead = new Prefetcher((d, signal) => fetcher.ensure(d, signal), (signal) => this.link(signal), this.ctrl.signal);
     // Every read links its own signal to this one: many at once are normal, not a leak.
     setMaxListeners(0, this.ctrl.signal);
     ctx.signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -177,7 +174,7 @@ export class RegistrySource implements ImageSource {
     const entries = (Array.isArray(doc.manifests) ? doc.manifests : []).filter((d): d is Descriptor => !!d && isDigest((d as Descriptor).digest));
     for (const d of entries) this.manifestDigests.add(d.digest);
     if (Array.isArray(doc.layers)) {
-      this.layerLists.push(doc.layers.filter((d): d is Descriptor => !!d && isDigest((d as Descriptor).digest) && typeof (d as Descriptor).size === 'number'));
+      this.ahead.addImage(doc.layers.filter((d): d is Descriptor => !!d && isDigest((d as Descriptor).digest) && typeof (d as Descriptor).size === 'number'));
     }
     for (const d of this.children(m)) if (typeof d.size === 'number') this.sizes.set(d.digest, d.size);
     const toRead = [...entries, ...(doc.config && isDigest((doc.config as Descriptor).digest) ? [doc.config as Descriptor] : [])];
@@ -230,48 +227,8 @@ export class RegistrySource implements ImageSource {
       return Readable.from([doc.bytes.subarray(start, Math.min(end, doc.bytes.length))]);
     }
     if (start > 0 || end < desc.size) return this.fetcher.range(desc, start, end, signal);
-    this.prefetchAfter(desc, o.signal);
+    this.ahead.after(desc, o.signal);
     return this.fetcher.stream(desc, signal);
-  }
-
-  /**
-   * A whole layer is being read (the layer engine indexes them in order): the layers after it in the
-   * same image download meanwhile, a few at a time, into the store; a reader that reaches one still
-   * arriving follows its temp file. So the merged tree is ready about when the last byte arrives.
-   * The downloads stop with the reader's signal (or close()).
-   */
-  private prefetchAfter(desc: Descriptor, callerSignal: AbortSignal | undefined): void {
-    this.prefetched.add(desc.digest);
-    for (const list of this.layerLists) {
-      const i = list.findIndex((l) => l.digest === desc.digest);
-      if (i < 0) continue;
-      for (const l of list.slice(i + 1)) {
-        if (this.prefetched.has(l.digest)) continue;
-        this.prefetched.add(l.digest);
-        this.prefetchQueue.push({ desc: l, ...(callerSignal ? { signal: callerSignal } : {}) });
-      }
-    }
-    this.pump();
-  }
-
-  private pump(): void {
-    while (this.prefetching < PREFETCH && this.prefetchQueue.length && !this.ctrl.signal.aborted) {
-      const { desc: d, signal } = this.prefetchQueue.shift()!;
-      if (signal?.aborted) {
-        this.prefetched.delete(d.digest);
-        continue;
-      }
-      const l = this.link(signal);
-      this.prefetching++;
-      void this.fetcher
-        .ensure(d, l.signal)
-        .catch(() => this.prefetched.delete(d.digest)) // the reader's own download reports what went wrong
-        .finally(() => {
-          l.done();
-          this.prefetching--;
-          this.pump();
-        });
-    }
   }
 
   async statBlob(digest: Digest): Promise<number | undefined> {
