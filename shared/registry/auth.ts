@@ -99,6 +99,12 @@ export class Authenticator {
   private looked = false;
   private prompted = false;
   private readonly notes: string[] = [];
+  /** Bumped when the credentials change; a scope's token is retried fresh once per generation. */
+  private generation = 0;
+  /** Bumped at every change of what requests send (a token dropped, new credentials). */
+  private changes = 0;
+  private readonly retried = new Map<string, number>();
+  private escalation?: Promise<void>;
 
   constructor(private readonly o: AuthOptions) {}
 
@@ -110,32 +116,54 @@ export class Authenticator {
     return `Bearer ${await this.token(scope, signal)}`;
   }
 
+  /** A stamp to pass back to challenged(): tells a refusal of stale state from a refusal of the current one. */
+  stamp(): number {
+    return this.changes;
+  }
+
   /**
-   * Learns from a 401: the scheme and realm, and whether another try can succeed (new credentials or
-   * a fresh token). Throws REGISTRY_AUTH when it cannot.
+   * Learns from a 401 to a request that carried `sentAuth` (or none) and was sent at `sentStamp`: the
+   * scheme and realm, and what the next try sends. A refused token is first replaced by a fresh one
+   * (tokens expire); refused again, or refused Basic credentials, lead to other credentials (the files
+   * if not read yet, then one prompt). A refusal of what was already replaced only retries; concurrent
+   * escalations are one. Throws REGISTRY_AUTH when nothing is left.
    */
-  async challenged(wwwAuthenticate: string | string[] | undefined, scope: string, sent: boolean, signal?: AbortSignal): Promise<void> {
+  async challenged(wwwAuthenticate: string | string[] | undefined, scope: string, sentAuth: string | undefined, sentStamp = this.changes, signal?: AbortSignal): Promise<void> {
     const chs = parseChallenges(wwwAuthenticate);
     const ch = chs.find((c) => c.scheme === 'bearer') ?? chs.find((c) => c.scheme === 'basic');
     if (!ch) throw this.refused(`it answered 401 without a usable WWW-Authenticate challenge (${chs.map((c) => c.scheme).join(', ') || 'none'})`);
     if (ch.scheme === 'bearer') {
       const realm = this.realmOf(ch.params.realm);
-      const first = this.scheme !== 'bearer';
       this.scheme = 'bearer';
       this.bearer = { realm, ...(ch.params.service ? { service: ch.params.service } : {}) };
-      if (!first || sent) {
-        // Our token was refused: drop it and try with (other) credentials.
+      if (!sentAuth) return this.loadCredentials(signal);
+      if (sentStamp < this.changes) return;
+      if (this.retried.get(scope) !== this.generation) {
+        this.retried.set(scope, this.generation);
         this.tokens.delete(scope);
-        if (ch.params.scope && ch.params.scope !== scope) this.tokens.delete(ch.params.scope);
-        await this.moreCredentials(signal, 'the registry refused access with the credentials it was given');
-      } else await this.loadCredentials(signal);
+        this.changes++;
+        return;
+      }
+      return this.escalate(signal, 'the registry refused access with the credentials it was given');
+    }
+    this.scheme = 'basic';
+    if (!sentAuth) {
+      await this.loadCredentials(signal);
+      if (!this.cred) await this.escalate(signal, 'the registry requires a user name and password');
       return;
     }
-    const first = this.scheme !== 'basic';
-    this.scheme = 'basic';
-    if (first && !sent) await this.loadCredentials(signal);
-    else await this.moreCredentials(signal, 'the registry refused the user name and password');
-    if (!this.cred) await this.moreCredentials(signal, 'the registry requires a user name and password');
+    if (sentStamp < this.changes) return;
+    return this.escalate(signal, 'the registry refused the user name and password');
+  }
+
+  private escalate(signal: AbortSignal | undefined, why: string): Promise<void> {
+    const gen = this.generation;
+    this.escalation ??= this.moreCredentials(signal, why).finally(() => (this.escalation = undefined));
+    // A caller whose refusal predates new credentials only needs to try again with them.
+    return this.escalation.catch((e: unknown) => {
+      if (this.generation !== gen) return;
+      throw e;
+    });
   }
 
   /** Notes gathered on the way (credential helper failures), for error messages. */
@@ -181,13 +209,20 @@ export class Authenticator {
   private async moreCredentials(signal: AbortSignal | undefined, why: string): Promise<void> {
     if (!this.looked) {
       await this.loadCredentials(signal);
-      if (this.cred) return;
+      if (this.cred) {
+        this.generation++;
+        this.changes++;
+        this.tokens.clear();
+        return;
+      }
     }
     if (this.o.prompt && !this.prompted) {
       this.prompted = true;
       const c = await this.o.prompt.ask(this.o.registry, why, signal ?? new AbortController().signal);
       if (c) {
         this.cred = { credential: c, from: 'the credentials prompt' };
+        this.generation++;
+        this.changes++;
         this.tokens.clear();
         return;
       }
@@ -226,7 +261,7 @@ export class Authenticator {
     }
     if (res.status === 401 || res.status === 403) {
       res.discard();
-      await this.moreCredentials(signal, `its token server ${url.host} refused ${c ? `the credentials from ${this.cred!.from}` : 'an anonymous token'} (HTTP ${res.status})`);
+      await this.escalate(signal, `its token server ${url.host} refused ${c ? `the credentials from ${this.cred!.from}` : 'an anonymous token'} (HTTP ${res.status})`);
       return this.fetchToken(scope, signal);
     }
     if (res.status !== 200) {

@@ -104,7 +104,7 @@ export class RegistryClient {
       if (res.status !== 200 && res.status !== 401 && i < schemes.length - 1) continue;
       if (res.status === 401) {
         this.base = base;
-        await this.auth.challenged(res.headers['www-authenticate'], this.scope, false, signal);
+        await this.auth.challenged(res.headers['www-authenticate'], this.scope, undefined, undefined, signal);
       } else if (res.status !== 200) {
         throw new ExplorerError('REGISTRY_ERROR', `${this.ref.registry} (${base.host}) does not answer as a container registry (HTTP ${res.status} at /v2/). Check the registry name.`, { registry: this.ref.registry, status: res.status });
       }
@@ -156,11 +156,12 @@ export class RegistryClient {
     if (o.accept) headers.accept = o.accept;
     if (o.range) headers.range = `bytes=${o.range[0]}-${o.range[1] === undefined ? '' : o.range[1] - 1}`;
     for (let auths = 0; ; auths++) {
+      const stamp = this.auth.stamp();
       const authorization = await this.auth.header(this.scope, o.signal);
       const res = await this.withRetries(() => this.follow(new URL(path, base), o.method ?? 'GET', headers, authorization, o.signal), o.signal);
       if (res.status !== 401 || auths >= 3) return res;
       res.discard();
-      await this.auth.challenged(res.headers['www-authenticate'], this.scope, authorization !== undefined, o.signal);
+      await this.auth.challenged(res.headers['www-authenticate'], this.scope, authorization, stamp, o.signal);
     }
   }
 

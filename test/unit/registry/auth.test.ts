@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Authenticator, parseChallenges } from '../../../shared/registry/auth.js';
 import { checkScheme } from '../../../shared/registry/http.js';
@@ -105,21 +108,21 @@ describe('Authenticator', () => {
 
   it('refuses a realm that downgrades an HTTPS registry to HTTP, naming neither credentials nor token', async () => {
     const a = make('https://reg.test/');
-    const e = await a.challenged('Bearer realm="http://127.0.0.1:1/token",service="s"', 'repository:o/r:pull', false).catch((x: unknown) => x);
+    const e = await a.challenged('Bearer realm="http://127.0.0.1:1/token",service="s"', 'repository:o/r:pull', undefined).catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'REGISTRY_AUTH' });
     expect((e as Error).message).toMatch(/over plain HTTP although the registry itself uses HTTPS; refusing/);
   });
 
   it('refuses a plain-HTTP realm on another host for a loopback registry too (only loopback may be HTTP)', async () => {
     const a = make('http://127.0.0.1:5000/');
-    await expect(a.challenged('Bearer realm="http://auth.example.com/token"', 's', false)).rejects.toThrow(/Refusing plain HTTP to auth\.example\.com/);
+    await expect(a.challenged('Bearer realm="http://auth.example.com/token"', 's', undefined)).rejects.toThrow(/Refusing plain HTTP to auth\.example\.com/);
   });
 
   it('tokens are cached per scope until expires_in (less a margin), then fetched again', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       const a = make('http://127.0.0.1:5000/');
-      await a.challenged(`Bearer realm="${realm}",service="svc"`, 'repository:o/r:pull', false);
+      await a.challenged(`Bearer realm="${realm}",service="svc"`, 'repository:o/r:pull', undefined);
       const n0 = urls.length;
       const h1 = await a.header('repository:o/r:pull');
       const h2 = await a.header('repository:o/r:pull');
@@ -141,18 +144,57 @@ describe('Authenticator', () => {
 
   it('concurrent requests for one scope share one token fetch', async () => {
     const a = make('http://127.0.0.1:5000/');
-    await a.challenged(`Bearer realm="${realm}"`, 'repository:o/r:pull', false);
+    await a.challenged(`Bearer realm="${realm}"`, 'repository:o/r:pull', undefined);
     const n0 = urls.length;
     const hs = await Promise.all(Array.from({ length: 8 }, () => a.header('repository:o/r:pull')));
     expect(new Set(hs).size).toBe(1);
     expect(urls.length).toBe(n0 + 1);
   });
 
-  it('a refused token with no credentials and no prompt: one REGISTRY_AUTH sentence', async () => {
+  it('a refused token is first replaced by a fresh one; refused again (no credentials, no prompt): one REGISTRY_AUTH sentence', async () => {
     const a = make('http://127.0.0.1:5000/');
-    await a.challenged(`Bearer realm="${realm}"`, 'repository:o/r:pull', false);
-    const e = await a.challenged(`Bearer realm="${realm}",error="insufficient_scope"`, 'repository:o/r:pull', true).catch((x: unknown) => x);
+    const scope = 'repository:o/r:pull';
+    await a.challenged(`Bearer realm="${realm}"`, scope, undefined);
+    const s1 = a.stamp();
+    const t1 = await a.header(scope);
+    await a.challenged(`Bearer realm="${realm}",error="insufficient_scope"`, scope, t1, s1);
+    const s2 = a.stamp();
+    const t2 = await a.header(scope);
+    expect(t2).not.toBe(t1);
+    // A refusal of the old token arriving late (a concurrent request) only retries.
+    await a.challenged(`Bearer realm="${realm}"`, scope, t1, s1);
+    const e = await a.challenged(`Bearer realm="${realm}",error="insufficient_scope"`, scope, t2, s2).catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'REGISTRY_AUTH' });
     expect((e as Error).message).toMatch(/reg\.test refused access to o\/r: .*no credentials for it were found.*docker login reg\.test/);
+  });
+
+  it('concurrent refusals of the Basic credentials from the files ask the prompt once; all retry with its answer', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'oci-auth-'));
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths: { 'reg.test': { auth: Buffer.from('u:wrong').toString('base64') } } }));
+    let asks = 0;
+    const a = new Authenticator({
+      registry: 'reg.test',
+      base: new URL('http://127.0.0.1:5000/'),
+      repository: 'o/r',
+      env: { HOME: dir, DOCKER_CONFIG: dir },
+      insecure: false,
+      prompt: { ask: async () => (asks++, await new Promise((r) => setTimeout(r, 20)), { username: 'u', password: 'right' }) },
+    });
+    try {
+      await a.challenged('Basic realm="r"', 's', undefined);
+      expect(asks).toBe(0);
+      const stamp = a.stamp();
+      const sent = await a.header('s');
+      expect(sent).toBe(`Basic ${Buffer.from('u:wrong').toString('base64')}`);
+      await Promise.all(Array.from({ length: 5 }, () => a.challenged('Basic realm="r"', 's', sent, stamp)));
+      expect(asks).toBe(1);
+      expect(await a.header('s')).toBe(`Basic ${Buffer.from('u:right').toString('base64')}`);
+      // The prompt's answer refused too: no second prompt, one clear error.
+      const e = await a.challenged('Basic realm="r"', 's', await a.header('s'), a.stamp()).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: 'REGISTRY_AUTH' });
+      expect(asks).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
