@@ -17,6 +17,12 @@ export const SOCKETS_PER_HOST = 6;
 /** Default time without a byte before a connection counts as stalled. */
 export const DEFAULT_STALL_MS = 30_000;
 
+/** OCI_EXPLORER_STALL_TIMEOUT (seconds): how long a connection may send nothing before it is resumed elsewhere. */
+export function stallFromEnv(env: Record<string, string | undefined>): number | undefined {
+  const v = Number(env.OCI_EXPLORER_STALL_TIMEOUT);
+  return Number.isFinite(v) && v > 0 ? Math.round(v * 1000) : undefined;
+}
+
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST';
   url: URL;

@@ -9,7 +9,7 @@ import type { CredentialPrompt } from '../sources/backend.js';
 import { LayoutStore, PULLED_ANNOTATION } from '../store/layout.js';
 import { RegistryClient } from './client.js';
 import { Fetcher, type BlobProgress } from './fetcher.js';
-import { SOCKETS_PER_HOST } from './http.js';
+import { SOCKETS_PER_HOST, stallFromEnv } from './http.js';
 import type { FetchedManifest } from './manifests.js';
 import { formatReference, parseReference, type Reference } from './reference.js';
 import type { RetryPolicy } from './retry.js';
@@ -88,7 +88,8 @@ export async function pull(spec: string, o: PullOptions): Promise<PullResult> {
   if (o.to) await prepareTarget(dir);
   const target = new LayoutStore(dir);
   await target.init();
-  const client = new RegistryClient(ref, { env: o.env, ...(o.insecure ? { insecure: true } : {}), ...(o.credentials ? { prompt: o.credentials } : {}), ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.retry ? { retry: o.retry } : {}) });
+  const stallMs = o.stallMs ?? stallFromEnv(o.env);
+  const client = new RegistryClient(ref, { env: o.env, ...(o.insecure ? { insecure: true } : {}), ...(o.credentials ? { prompt: o.credentials } : {}), ...(stallMs ? { stallMs } : {}), ...(o.retry ? { retry: o.retry } : {}) });
   const fetcher = new Fetcher(client, target, { ...(o.to && dir !== storeRoot ? { alsoFrom: [new LayoutStore(storeRoot)] } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
   const signal = o.signal;
   const want = o.platform === undefined ? undefined : typeof o.platform === 'string' ? parsePlatform(o.platform) : o.platform;

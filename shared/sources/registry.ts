@@ -6,6 +6,7 @@ import { isDigest, shortDigest, type Digest } from '../oci/digest.js';
 import { mediaTypeKind } from '../oci/mediatypes.js';
 import type { Descriptor } from '../oci/types.js';
 import { RegistryClient } from '../registry/client.js';
+import { stallFromEnv } from '../registry/http.js';
 import { Fetcher } from '../registry/fetcher.js';
 import { Prefetcher } from '../registry/prefetch.js';
 import type { FetchedManifest } from '../registry/manifests.js';
@@ -247,7 +248,8 @@ export class RegistrySource implements ImageSource {
 /** Opens `spec` (a reference, `docker://` already stripped) against its registry. */
 export async function openRegistry(spec: string, ctx: OpenContext): Promise<OpenedSource> {
   const ref = parseReference(spec);
-  const client = new RegistryClient(ref, { env: ctx.env, ...(ctx.insecure ? { insecure: true } : {}), ...(ctx.credentials ? { prompt: ctx.credentials } : {}) });
+  const stallMs = stallFromEnv(ctx.env);
+  const client = new RegistryClient(ref, { env: ctx.env, ...(ctx.insecure ? { insecure: true } : {}), ...(ctx.credentials ? { prompt: ctx.credentials } : {}), ...(stallMs ? { stallMs } : {}) });
   const store = new LayoutStore(storeDir(ctx.cacheDir));
   const source = new RegistrySource(ref, new Fetcher(client, store), { signal: ctx.signal, ...(ctx.progress ? { progress: ctx.progress } : {}) });
   try {

@@ -9,6 +9,7 @@ import { closeIdleConnections } from '../../shared/registry/http.js';
 import { pull, type PullOptions } from '../../shared/registry/pull.js';
 import type { RetryPolicy } from '../../shared/registry/retry.js';
 import { openSource } from '../../shared/sources/open.js';
+import { cliRunner } from '../helpers/cli.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { push, verifiedBlobs } from '../helpers/registry.js';
 import { hasCommand, startRegistry, type TestRegistry } from '../helpers/tools.js';
@@ -117,6 +118,17 @@ describe.skipIf(need)('faults between us and the registry', () => {
       expect(resumes.map((p) => p.digest)).toEqual([big.digest]);
     });
   }
+
+  it('the CLI takes the stall time from OCI_EXPLORER_STALL_TIMEOUT (seconds)', async () => {
+    const from = proxy.requests.length;
+    proxy.rules.push({ match: blobUrl(big.digest), fault: { kind: 'stall', at: 0.25 } });
+    const cache = newCache();
+    const r = await cliRunner(cache, { ...env, OCI_EXPLORER_STALL_TIMEOUT: '1' })('pull', `${proxy.host}/realistic:latest`);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    await expectComplete(cache);
+    expect(seen(blobUrl(big.digest), from).map((q) => q.headers.range ?? 'whole')).toEqual(['whole', expect.stringMatching(/^bytes=\d+-/)]);
+  });
 
   it('a flipped byte: the blob is fetched again whole and verified; flipped every time → DIGEST_MISMATCH, nothing kept', async () => {
     const from = proxy.requests.length;

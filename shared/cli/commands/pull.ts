@@ -19,7 +19,10 @@ are not downloaded again; broken connections resume where they stopped.
 --all-platforms   the whole index: every platform and its attestations
 --to DIR          write the layout to DIR instead of the store
 --insecure        allow plain HTTP and unverified TLS for a registry that is not on this machine
---json            print the result as JSON`;
+--json            print the result as JSON
+
+A connection that sends nothing for 30 s (OCI_EXPLORER_STALL_TIMEOUT=seconds) is dropped and the
+download resumed where it stopped; 429 and 5xx answers are retried, honouring Retry-After.`;
 
 export async function runPull(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, {
