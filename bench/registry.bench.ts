@@ -232,6 +232,11 @@ try {
   const [tLocal, tLs2] = await duel(lsLocal, ls);
   line(`  of which the layer engine: ls oci:LAYOUT --merged (same image on disk, empty cache) ${ms(tLocal.ms)}, CPU ${tLocal.cpu.toFixed(2)} s; ls REF ${ms(tLs2.ms)}, CPU ${tLs2.cpu.toFixed(2)} s → the registry adds ${ms(tLs2.ms - tLocal.ms)}, CPU ${(tLs2.cpu - tLocal.cpu).toFixed(2)} s`);
 
+  // The floor under any tool that decompresses the layers: GNU gzip -dc of the same blobs.
+  const gunzip = () => sh('sh', ['-c', man.layers.map((l) => `gzip -dc ${path.join(LAYOUT, 'blobs/sha256', l.digest.slice(7))} > /dev/null`).join(' && ')]);
+  const [tGz, tSk4] = await duel(gunzip, skopeo);
+  line(`  floor: gzip -dc of the 5 layers alone ${ms(tGz.ms)} (CPU ${tGz.cpu.toFixed(2)} s) vs skopeo copy ${ms(tSk4.ms)} → ${(tGz.ms / tSk4.ms).toFixed(2)}×`);
+
   // inspect through the counting proxy: what crossed the wire.
   const d = fresh();
   const before = proxy.requests.length;

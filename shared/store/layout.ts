@@ -87,7 +87,14 @@ export class LayoutStore {
   async lockBlob(digest: Digest, signal?: AbortSignal): Promise<Lease> {
     await this.init();
     const { algorithm, hex } = parseDigest(digest);
-    return acquireLock(path.join(this.dir, 'ingest', `${algorithm}-${hex}.lock`), signal);
+    const lease = await acquireLock(path.join(this.dir, 'ingest', `${algorithm}-${hex}.lock`), signal);
+    // Only the lock holder writes this blob's temp file and removes it before letting go: one found
+    // now was left by a holder that died (its lock was broken as stale).
+    const prefix = `${algorithm}-${hex}.`;
+    for (const f of await fsp.readdir(path.join(this.dir, 'ingest')).catch(() => [] as string[])) {
+      if (f.startsWith(prefix) && f.endsWith('.tmp')) await fsp.rm(path.join(this.dir, 'ingest', f), { force: true });
+    }
+    return lease;
   }
 
   /** A temp file that becomes blobs/<alg>/<hex> on commit() only if the bytes verify. */

@@ -55,6 +55,19 @@ describe('LayoutStore', () => {
     expect(readdirSync(path.join(s.dir, 'ingest'))).toEqual([]);
   });
 
+  it("a temp file left by a downloader that died is removed by the next one to take the blob's lock", async () => {
+    const s = fresh();
+    await s.init();
+    const d = descOf(Buffer.from('blob'));
+    const hex = d.digest.slice(7);
+    writeFileSync(path.join(s.dir, 'ingest', `sha256-${hex}.lock`), `999999999\n${os.hostname()}\n0\n`);
+    writeFileSync(path.join(s.dir, 'ingest', `sha256-${hex}.999999999.abc.tmp`), 'half a blo');
+    writeFileSync(path.join(s.dir, 'ingest', `sha256-${'0'.repeat(64)}.1.x.tmp`), 'another blob: not ours to judge');
+    const lease = await s.lockBlob(d.digest);
+    expect(readdirSync(path.join(s.dir, 'ingest')).sort()).toEqual([`sha256-${'0'.repeat(64)}.1.x.tmp`, `sha256-${hex}.lock`]);
+    await lease.release();
+  });
+
   it('index.json: 20 concurrent addRef from separate instances all land; a name is replaced, not repeated', async () => {
     const s = fresh();
     await s.init();
