@@ -29,6 +29,8 @@ export function storeDir(cacheDir: string): string {
 }
 
 const PARALLEL_DOCS = 6;
+/** Index entries whose manifests (and referrers) are read ahead of the graph walk. */
+const MAX_LOOKAHEAD = 32;
 
 export class RegistrySource implements ImageSource {
   readonly kind = 'registry' as const;
@@ -114,7 +116,8 @@ export class RegistrySource implements ImageSource {
     const roots: RootEntry[] = [{ descriptor: root.descriptor, names: [name] }];
     if (this.offline) return roots;
     // Referrers of the root and of each image it lists, next to the children's prefetch.
-    const subjects: Digest[] = [root.descriptor.digest, ...this.children(root).filter((d) => mediaTypeKind(d.mediaType) === 'manifest').map((d) => d.digest)];
+    const images = this.children(root).filter((d) => mediaTypeKind(d.mediaType) === 'manifest');
+    const subjects: Digest[] = [root.descriptor.digest, ...images.slice(0, MAX_LOOKAHEAD).map((d) => d.digest)];
     const found = await Promise.all([
       ...subjects.map((s) => this.optional(() => fetchReferrers(this.fetcher.client, s, signal), `the referrers of ${shortDigest(s)}`)),
       this.optional(() => fetchCosignTags(this.fetcher.client, root.descriptor.digest, signal), 'cosign signature tags'),
@@ -178,7 +181,8 @@ export class RegistrySource implements ImageSource {
       this.ahead.addImage(doc.layers.filter((d): d is Descriptor => !!d && isDigest((d as Descriptor).digest) && typeof (d as Descriptor).size === 'number'));
     }
     for (const d of this.children(m)) if (typeof d.size === 'number') this.sizes.set(d.digest, d.size);
-    const toRead = [...entries, ...(doc.config && isDigest((doc.config as Descriptor).digest) ? [doc.config as Descriptor] : [])];
+    // A hostile index may list thousands of entries: read ahead only the first ones (the walk asks for the rest).
+    const toRead = [...entries.slice(0, MAX_LOOKAHEAD), ...(doc.config && isDigest((doc.config as Descriptor).digest) ? [doc.config as Descriptor] : [])];
     for (const d of toRead) {
       if (d.size > 4 * 1024 * 1024) continue;
       void this.limited(() => this.document(d, this.ctrl.signal))
