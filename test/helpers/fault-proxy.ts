@@ -5,7 +5,7 @@
 import http from 'node:http';
 
 export type Fault =
-  | { kind: 'status'; status: number; retryAfter?: number; body?: string }
+  | { kind: 'status'; status: number; retryAfter?: number; body?: string; headers?: Record<string, string> }
   /** Destroys the connection after `at` × the body's length (default 0.5). */
   | { kind: 'reset'; at?: number }
   /** Ends the response normally (chunked, no Content-Length) after `at` × the body. */
@@ -106,7 +106,7 @@ export async function startFaultProxy(target: string, bind = '127.0.0.1'): Promi
     if (fault?.kind === 'status') {
       log.status = fault.status;
       const body = fault.body ?? JSON.stringify({ errors: [{ code: fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: 'injected by the test proxy' }] });
-      res.writeHead(fault.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {}) });
+      res.writeHead(fault.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {}), ...fault.headers });
       res.end(body);
       return;
     }

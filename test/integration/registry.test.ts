@@ -278,6 +278,26 @@ describe.skipIf(need)('open by reference (docker-registry on loopback)', () => {
     expect(proxy.requests.slice(from).filter((q) => q.url.endsWith(`/blobs/${second.digest}`))).toHaveLength(1);
   });
 
+  it('a Docker schema 1 manifest (signed; its Docker-Content-Digest covers the payload without signatures) is shown read-only; pull refuses it', async () => {
+    // distribution 2.8 no longer takes schema 1 pushes: the test proxy answers this one tag with one.
+    const v1 = JSON.stringify({ schemaVersion: 1, name: 'legacy', tag: 'v1', architecture: 'amd64', fsLayers: [{ blobSum: `sha256:${'a'.repeat(64)}` }], history: [{ v1Compatibility: '{}' }], signatures: [{ header: {}, signature: 'x', protected: 'e30' }] });
+    const headers = { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws', 'docker-content-digest': `sha256:${'b'.repeat(64)}` };
+    proxy.rules.push({ match: /\/v2\/legacy\/manifests\/v1$/, fault: { kind: 'status', status: 200, body: v1, headers }, times: Infinity });
+    try {
+      const { source } = await openSource(`${proxy.host}/legacy:v1`, { env, cacheDir: newCache() });
+      const g = await buildGraph(source);
+      await source.close();
+      const root = g.nodes.find((x) => x.digest === g.roots[0])!;
+      expect(root.digest).toBe(`sha256:${createHash('sha256').update(v1).digest('hex')}`);
+      expect(root.problems.map((p) => p.code)).toContain('LEGACY_SCHEMA1');
+      const r = await cliRunner(newCache(), env)('pull', `${proxy.host}/legacy:v1`);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/schema 1 image, which this app shows read-only and does not pull/);
+    } finally {
+      proxy.rules.length = 0;
+    }
+  });
+
   it('bad references are refused with the reason; a closed port is a clear network error', async () => {
     const cli = cliRunner(newCache(), env);
     const upper = await cli('inspect', 'Ruby:2.7');
