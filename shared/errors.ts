@@ -39,6 +39,9 @@ export type ErrorCode =
   | 'REGISTRY_ERROR'
   | 'REGISTRY_AUTH'
   | 'NETWORK_ERROR'
+  // Registries (issue 11): a 429 not worth waiting for; a manifest/tag/repository the registry does not have.
+  | 'RATE_LIMITED'
+  | 'MANIFEST_UNKNOWN'
   | 'UI_NOT_BUILT'
   | 'PORT_IN_USE'
   // Docker sources (issue 13): the engine's socket, its error replies, the on-disk store.

@@ -4,6 +4,7 @@ import { ExplorerError } from '../errors.js';
 import { buildGraphContext, type GraphContext } from '../graph/build.js';
 import { selectImage, type ImageChoice } from '../graph/select.js';
 import type { ImageEntry } from '../graph/types.js';
+import { defaultCacheDir } from '../layers/store.js';
 import { openSource, type OpenedSource } from '../sources/open.js';
 import type { CliIO } from './io.js';
 
@@ -70,6 +71,8 @@ export function usageError(message: string): ExplorerError {
 export const IMAGE_OPTIONS: Record<string, OptionSpec> = {
   image: { type: 'string' },
   platform: { type: 'string' },
+  // Registry references: plain HTTP / unverified TLS for a registry that is not on this machine.
+  insecure: { type: 'boolean' },
 };
 
 /** The image choice from `--image`, `--platform` and the source's selector (`oci:PATH:TAG`). */
@@ -81,12 +84,12 @@ export function imageChoice(args: ParsedArgs, opened: OpenedSource): ImageChoice
   return c;
 }
 
-/** Opens a `<source>` argument, with relative paths taken against io.cwd. */
-export async function openSourceArg(spec: string, io: CliIO, signal?: AbortSignal): Promise<OpenedSource> {
+/** Opens a `<source>` argument, with relative paths taken against io.cwd (and io.env's cache root for registry references). */
+export async function openSourceArg(spec: string, io: CliIO, signal?: AbortSignal, opts: { insecure?: boolean } = {}): Promise<OpenedSource> {
   const m = /^(oci|oci-archive|docker-archive):(.*)$/s.exec(spec);
   const abs = (p: string): string => (p && !path.isAbsolute(p) && !p.startsWith('~') ? path.resolve(io.cwd, p) : p);
   const resolved = m ? `${m[1]}:${abs(m[2]!)}` : await existingOr(spec, abs(spec));
-  return openSource(resolved, { env: io.env, cwd: io.cwd, ...(signal ? { signal } : {}) });
+  return openSource(resolved, { env: io.env, cwd: io.cwd, cacheDir: defaultCacheDir(io.env), ...(signal ? { signal } : {}), ...(opts.insecure ? { insecure: true } : {}) });
 }
 
 /** A relative path is taken against cwd when it exists; else it stays as given (openSource says what is wrong). */
@@ -107,7 +110,7 @@ export interface OpenedImage {
  * (parse them with IMAGE_OPTIONS). Throws IMAGE_NOT_FOUND / IMAGE_AMBIGUOUS with the choices.
  */
 export async function openImageArg(spec: string, args: ParsedArgs, io: CliIO, signal?: AbortSignal): Promise<OpenedImage> {
-  const opened = await openSourceArg(spec, io, signal);
+  const opened = await openSourceArg(spec, io, signal, { insecure: args.options.insecure === true });
   try {
     const context = await buildGraphContext(opened.source, signal ? { signal } : {});
     const image = selectImage(context.graph, imageChoice(args, opened));

@@ -11,6 +11,8 @@ export interface CliIO {
   /** Optional binary standard output (file contents for `cat`); falls back to `stdout` as UTF-8. */
   stdoutBytes?: (b: Uint8Array) => void;
   env: Record<string, string | undefined>;
+  /** Standard error is a terminal: long commands (pull) draw live progress there. */
+  stderrIsTTY?: boolean;
 }
 
 /**
@@ -25,6 +27,7 @@ export function processIO(): CliIO {
     stdoutBytes: (b) => void process.stdout.write(b),
     cwd: process.cwd(),
     env: process.env,
+    stderrIsTTY: process.stderr.isTTY === true,
   };
 }
 

@@ -23,4 +23,8 @@ export const COMMANDS: CliCommand[] = [
   { name: 'compare', summary: 'compare two images: config, history, files, packages (exit 0 same, 1 different, 2 trouble)', run: async (a, io) => (await import('./commands/compare.js')).runCompare(a, io) },
   { name: 'extract', summary: 'write the merged root filesystem (or --path P) into a new folder (--to DIR)', run: async (a, io) => (await import('./commands/extract.js')).runExtract(a, io) },
   { name: 'cache', summary: 'what the cache holds and its cap (ls), prune [--max SIZE], clear', run: async (a, io) => (await import('./commands/cache.js')).runCache(a, io) },
+
+  { name: 'pull', summary: 'download an image from a registry into the store or an OCI layout (--to DIR, --platform P, --all-platforms)', run: async (a, io) => (await import('./commands/pull.js')).runPull(a, io) },
+  { name: 'tags', summary: "list a repository's tags (every page)", run: async (a, io) => (await import('./commands/tags.js')).runTags(a, io) },
+  { name: 'images', summary: 'list the images pulled into the store (name, digest, platform, size, date)', run: async (a, io) => (await import('./commands/images.js')).runImages(a, io) },
 ];

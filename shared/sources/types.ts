@@ -47,6 +47,8 @@ export interface ImageSource {
   openBlob(desc: Descriptor, opts?: BlobReadOptions): Promise<Readable>;
   /** Size of the stored blob, or undefined when missing. Never reads the content. */
   statBlob(digest: Digest): Promise<number | undefined>;
+  /** Blobs are fetched by digest and verified on arrival (registries): a cached layer index may stand for a layer unread. */
+  readonly contentAddressed?: boolean;
   /** Problems with the container that are not fatal (e.g. a missing `repositories` file), shown on the root. */
   warnings?(): string[];
   close(): Promise<void>;

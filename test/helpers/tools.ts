@@ -173,6 +173,13 @@ export interface RegistryOptions {
   /** Credentials for htpasswd (defaults: tester / a random password). */
   username?: string;
   password?: string;
+  /**
+   * silly: the token server hands out tokens only for these Basic credentials (401 otherwise), so a
+   * client's credential lookup (config files, helpers) is exercised behind a Bearer challenge.
+   */
+  tokenCredentials?: { username: string; password: string };
+  /** silly: also accept this OAuth2 refresh token (POST grant_type=refresh_token), as Docker's identitytoken is used. */
+  identityToken?: string;
 }
 
 export interface SeenRequest {
@@ -194,7 +201,7 @@ export interface TestRegistry {
   /** silly auth: the token endpoint (realm) and the requests it received. */
   tokenUrl?: string;
   tokenRequests: SeenRequest[];
-  /** redirect: base URL of the blob server and the requests it received (check Authorization is absent). */
+  /** redirect: base URL of the blob server (answers HEAD and Range) and the requests it received (check Authorization is absent). */
   redirectUrl?: string;
   redirectRequests: SeenRequest[];
   stop(): Promise<void>;
@@ -257,8 +264,21 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     lines.push(`auth: {htpasswd: {realm: test-registry, path: ${JSON.stringify(file)}}}`);
   } else if (opts.auth === 'silly') {
     // A token endpoint of the tests: silly auth accepts any Bearer token, so any answer will do.
-    const srv = http.createServer((req, res) => {
+    const want = opts.tokenCredentials ? `Basic ${Buffer.from(`${opts.tokenCredentials.username}:${opts.tokenCredentials.password}`).toString('base64')}` : undefined;
+    const srv = http.createServer(async (req, res) => {
       tokenRequests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+      if (req.method === 'POST') {
+        let body = '';
+        for await (const c of req) body += String(c);
+        const form = new URLSearchParams(body);
+        const ok = !!opts.identityToken && form.get('grant_type') === 'refresh_token' && form.get('refresh_token') === opts.identityToken;
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify(ok ? { access_token: 'silly-token', expires_in: 300 } : { error: 'invalid_grant' }));
+      }
+      if (want && req.headers.authorization !== want) {
+        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="token"' });
+        return void res.end(JSON.stringify({ details: 'wrong credentials' }));
+      }
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ token: 'silly-token', access_token: 'silly-token', expires_in: 300 }));
     });
@@ -276,7 +296,17 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
       stat(file).then(
         (st) => {
           if (!st.isFile()) return void res.writeHead(404).end();
-          res.writeHead(200, { 'content-length': st.size, 'content-type': 'application/octet-stream' });
+          // Range (one range, as storage services answer resumed downloads).
+          const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+          if (m) {
+            const start = Number(m[1]);
+            const end = m[2] ? Math.min(Number(m[2]), st.size - 1) : st.size - 1;
+            if (start >= st.size || end < start) return void res.writeHead(416, { 'content-range': `bytes */${st.size}` }).end();
+            res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${st.size}`, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' });
+            if (req.method === 'HEAD') return void res.end();
+            return void createReadStream(file, { start, end }).pipe(res);
+          }
+          res.writeHead(200, { 'content-length': st.size, 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes' });
           if (req.method === 'HEAD') return void res.end();
           createReadStream(file).pipe(res);
         },

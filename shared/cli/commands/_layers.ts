@@ -19,7 +19,7 @@ export interface CliImage {
 }
 
 export async function openLayersForCli(args: ParsedArgs, io: CliIO): Promise<CliImage> {
-  const opened = await openSourceArg(args.positionals[0]!, io);
+  const opened = await openSourceArg(args.positionals[0]!, io, undefined, { insecure: args.options.insecure === true });
   const cacheDir = defaultCacheDir(io.env);
   openCache(cacheDir, { env: io.env }); // its cap from OCI_EXPLORER_CACHE_MAX (--cache-max)
   const { image, close } = await openImage(opened.source, imageChoice(args, opened), { cacheDir });

@@ -14,9 +14,11 @@ export const INSPECT_USAGE = `Usage: oci-explorer inspect <source> [--json]
 Reads every index, manifest and config of <source> (verified against digest and size) and prints
 the descriptor graph; layers are checked for presence and size only (verified when first read).
 
-<source>  an OCI layout folder, an OCI archive (.tar, .tar.gz) or a docker save archive;
+<source>  an OCI layout folder, an OCI archive (.tar, .tar.gz), a docker save archive, or an image
+          reference (ruby:2.7.2-slim, docker://…: manifests and configs are fetched, no layer);
           prefixes oci:PATH[:TAG], oci-archive:PATH, docker-archive:PATH override detection.
---json    print {nodes, edges, roots} as JSON instead of a tree.`;
+--json    print {nodes, edges, roots} as JSON instead of a tree.
+--insecure  allow plain HTTP / unverified TLS for a registry that is not on this machine.`;
 
 /** The `--json` shape of issue 2: exactly these keys, nothing internal. */
 export function graphToJson(graph: ImageGraph): unknown {
@@ -34,13 +36,13 @@ export function graphToJson(graph: ImageGraph): unknown {
 }
 
 export async function runInspect(argv: string[], io: CliIO): Promise<number> {
-  const args = parseArgs(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const args = parseArgs(argv, { json: { type: 'boolean' }, insecure: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (args.options.help) {
     io.stdout(INSPECT_USAGE + '\n');
     return 0;
   }
   if (args.positionals.length !== 1) throw usageError(args.positionals.length ? 'inspect takes one <source>.' : 'inspect needs a <source>.');
-  const opened = await openSourceArg(args.positionals[0]!, io);
+  const opened = await openSourceArg(args.positionals[0]!, io, undefined, { insecure: args.options.insecure === true });
   try {
     const graph = await buildGraph(opened.source);
     if (args.options.json) io.stdout(JSON.stringify(graphToJson(graph), null, 2) + '\n');

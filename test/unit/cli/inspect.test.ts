@@ -118,7 +118,9 @@ describe.skipIf(noSharedFixtures)('oci-explorer inspect (in process)', () => {
     ['a missing path', ['inspect', '/nonexistent/image.tar'], 1, /does not exist/],
     ['a plain tar that is not an image', ['inspect', fx('dive/.data/NOT-AN-IMAGE_test-gzip-image.tar')], 1, /not an image/],
     ['a null manifest.json', ['inspect', fx('ggcr/pkg/v1/tarball/testdata/null_manifest.tar')], 1, /null/],
-    ['a registry reference', ['inspect', 'ubuntu:22.04'], 1, /not supported yet/],
+    // A loopback port where nothing listens (tests reach no other host).
+    ['a registry reference that cannot be reached', ['inspect', '127.0.0.1:1/ubuntu:22.04'], 1, /Cannot reach 127\.0\.0\.1:1: the connection was refused/],
+    ['a malformed reference', ['inspect', 'Ubuntu:22.04'], 1, /must be lowercase/],
     ['no source', ['inspect'], 2, /needs a <source>/],
     ['an unknown option', ['inspect', TEST_INDEX, '--jsn'], 2, /Unknown option --jsn/],
   ])('%s: non-zero exit and one clear stderr line', async (_name, argv, code, re) => {

@@ -289,11 +289,27 @@ describe('what is not an image, or not here', () => {
     }
   });
 
-  it('registry references → SOURCE_UNSUPPORTED, not yet', async () => {
-    for (const p of ['ruby:2.7.2-slim', 'ghcr.io/o/r@sha256:' + 'a'.repeat(64), 'localhost:5000/x:y', 'docker://busybox', 'busybox']) {
-      const e = await errorOf(openSource(p));
-      expect(e.code, p).toBe('SOURCE_UNSUPPORTED');
-      expect(e.message).toMatch(/not supported yet/);
+  it('registry references go to the registry backend: a malformed one is refused with the reason, before any request', async () => {
+    const cases: [string, RegExp][] = [
+      ['Ruby:2.7', /lowercase/],
+      ['ruby:', /tag after ":" is empty/],
+      ['ruby@sha256:abc', /not a digest/],
+      ['a//b', /empty part/],
+      ['docker://ruby:-x', /may not start with "." or "-"/],
+      ['a'.repeat(64), /image ID/],
+    ];
+    for (const [p, why] of cases) {
+      const e = await errorOf(openSource(p, { cacheDir: tmp.dir }));
+      expect(e.code, p).toBe('REFERENCE_INVALID');
+      expect(e.message, p).toMatch(why);
+    }
+  });
+
+  it('a reference to a loopback port where nothing listens → NETWORK_ERROR that names the host (docker:// prefix as in skopeo)', async () => {
+    for (const p of ['127.0.0.1:1/x:y', 'docker://127.0.0.1:1/library/busybox', 'localhost:1/a/b@sha256:' + 'a'.repeat(64)]) {
+      const e = await errorOf(openSource(p, { cacheDir: tmp.dir, env: {} }));
+      expect(e.code, p).toBe('NETWORK_ERROR');
+      expect(e.message, p).toMatch(/Cannot reach (127\.0\.0\.1|localhost):1: the connection was refused/);
     }
   });
 
