@@ -96,6 +96,32 @@ describe('ImageLayers', () => {
     expect(good.layers.map((l) => [l.state, l.fromCache])).toEqual([['ready', true], ['ready', true]]);
   });
 
+  it('a content-addressed source (a registry) browses cached layers without reading them; a file read by range is still checked', async () => {
+    const t0 = await makeTar([{ name: 'a', content: 'A' }]);
+    const t1 = await makeTar([{ name: 'b', content: 'B'.repeat(5000) }]);
+    const img = await image([{ tar: t0 }, { tar: t1, compress: 'gzip' }], { workers: 0 });
+    await img.layers.index();
+    const reads: string[] = [];
+    // Serves the same bytes, but records every read; layer 1's bytes are swapped for another file's.
+    const remote = new (class extends MemorySource {
+      readonly contentAddressed = true;
+      override async openBlob(desc: Descriptor, opts: BlobReadOptions = {}): Promise<Readable> {
+        reads.push(desc.digest);
+        return super.openBlob(desc, opts);
+      }
+    })();
+    remote.blobs = new Map(img.src.blobs);
+    const again = new ImageLayers(remote, img.descs, img.diffIds, { cacheDir: img.cacheDir, workers: 0 });
+    await again.index();
+    expect(again.layers.map((l) => [l.state, l.fromCache])).toEqual([['ready', true], ['ready', true]]);
+    expect(reads).toEqual([]);
+    expect((await again.readFileBuffer('b')).toString()).toBe('B'.repeat(5000));
+    expect(reads).toEqual([img.descs[1]!.digest]);
+    // Bytes that are not the indexed ones (a lying registry) fail the read, never pass as the file.
+    remote.blobs.set(img.descs[1]!.digest, zlib.gzipSync(await makeTar([{ name: 'b', content: 'X'.repeat(5000) }])));
+    await expect(again.readFileBuffer('b')).rejects.toMatchObject({ code: expect.stringMatching(/^(LAYER_INDEX_CORRUPT|DIGEST_MISMATCH|LAYER_DECODE_FAILED)$/) as unknown });
+  });
+
   it('extraction writes layers side by side; one failing layer stops the rest and nothing is left behind', async () => {
     const tars = await Promise.all([0, 1, 2, 3].map((k) => makeTar(Array.from({ length: 300 }, (_, i) => ({ name: `l${k}/f${i}`, content: `layer ${k} file ${i}\n`.repeat(50) })))));
     const img = await image(tars.map((tar) => ({ tar, compress: 'gzip' as const })), { workers: 0 });
