@@ -19,7 +19,7 @@ const LEVELS = [
   ['shared/errors\\.ts$', 'shared/oci/', 'shared/tar/', 'shared/util/', 'shared/api/schemas\\.ts$'],
   ['shared/sources/', 'shared/registry/', 'shared/docker/', 'shared/store/'],
   ['shared/graph/'],
-  ['shared/layers/', 'shared/packages/', 'shared/api/results\\.ts$'],
+  ['shared/layers/', 'shared/packages/', 'shared/compare/', 'shared/api/results\\.ts$'],
   ['shared/api/'],
   ['shared/web/', 'shared/cli/', 'shared/ui/'],
 ];

@@ -1,6 +1,6 @@
 import type { DiffEntry } from '../layers/diff.js';
 import type { Package } from '../packages/types.js';
-import { humanBytes } from '../ui/format.js';
+import { humanBytes } from '../util/bytes.js';
 import type { CompareResult } from './compare.js';
 import type { HistoryStep } from './history.js';
 

@@ -1,20 +1,6 @@
 // Pure formatting for the UI (no DOM): sizes, modes, percentages, digests.
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
-
-/** 1234567 → "1.2 MB" (decimal units, as registries and dive print them). */
-export function humanBytes(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n)) return '—';
-  const neg = n < 0;
-  let v = Math.abs(n);
-  let u = 0;
-  while (v >= 1000 && u < UNITS.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  const s = u === 0 ? String(v) : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
-  return `${neg ? '-' : ''}${s} ${UNITS[u]}`;
-}
+export { humanBytes } from '../util/bytes.js';
 
 /** 32025 → "32,025" (grouping independent of the browser locale, so tests and screenshots agree). */
 export function groupDigits(n: number): string {
