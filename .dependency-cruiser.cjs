@@ -53,6 +53,13 @@ const fullRules = [
     to: { path: '^electron/' },
   },
   {
+    name: 'api-through-open-image',
+    comment: 'shared/api maps the contract onto OpenImage: it reaches the layer engine only through layers/open-image.ts (and the plain types it speaks), never its internals.',
+    severity: 'error',
+    from: { path: '^shared/api/' },
+    to: { path: '^shared/layers/', pathNot: '^shared/layers/(open-image|engine|diff|types)\\.ts$' },
+  },
+  {
     name: 'no-circular',
     comment: 'Import cycles (type-only imports included) tangle modules: move the shared part to a module both can import.',
     severity: 'error',

@@ -1,8 +1,4 @@
 import path from 'node:path';
-import { markVerified } from '../graph/build.js';
-import { efficiencyReport } from '../layers/efficiency-report.js';
-import { extract, readChunk, saveFile, stat } from '../layers/files.js';
-import { layerVerifyState, summarize } from '../layers/summary.js';
 import { throttleProgress } from '../util/throttle.js';
 import { MAX_READ, type ExplorerEvents, type MethodArgs, type MethodResult, type NodeStateChange, type OperationEvent } from './contract.js';
 import type { Core } from './core.js';
@@ -42,13 +38,9 @@ export function imageHandlers(core: Core, sources: OpenSources, ops: Operations,
       return ops.run('index', a.opId, label, a.sourceId, async (signal, op) => {
         await img.index(signal, (p) => emit('index-progress', { opId: op.opId, sourceId: a.sourceId, manifest: img.image.manifest, layer: p.layer, digest: p.layerDigest, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, entries: p.entries, done: !!p.done }));
         // Reading the layers verified them: the core's graph is the one truth; the event carries the change.
-        const nodes: NodeStateChange[] = [];
-        for (const info of img.layers.layers) {
-          const n = markVerified(ctx.graph, info.descriptor.digest, layerVerifyState(info), info.problems[0]);
-          if (n) nodes.push({ digest: n.digest, verify: n.verify, problems: n.problems });
-        }
+        const nodes: NodeStateChange[] = img.markLayersRead();
         emit('graph-changed', { sourceId: a.sourceId, digests: nodes.map((n) => n.digest), nodes });
-        return { ref: { sourceId: a.sourceId, manifest: img.image.manifest }, ...summarize(img) };
+        return { ref: { sourceId: a.sourceId, manifest: img.image.manifest }, ...img.summary() };
       });
     },
     listDir: async ({ image, path: p, offset, ...a }) => (await sources.image(image)).dirPage(a, p, offset ?? 0),
@@ -56,23 +48,23 @@ export function imageHandlers(core: Core, sources: OpenSources, ops: Operations,
     search: async (a) => (await sources.image(a.image)).search(a.view, a.query, a.offset, a.limit, a.sort),
     diff: async (a) => (await sources.image(a.image)).diffSummary(a.bottom, a.top),
     listChanges: async (a) => (await sources.image(a.image)).changes(a.bottom, a.top, a.changes, a.offset, a.limit, a.sort),
-    efficiency: async (a) => efficiencyReport(await sources.image(a.image), a.top),
-    stat: async (a) => stat(await sources.image(a.image), a.view, a.path),
+    efficiency: async (a) => (await sources.image(a.image)).efficiency(a.top),
+    stat: async (a) => (await sources.image(a.image)).stat(a.view, a.path),
     async readFile(a) {
       const img = await sources.image(a.image);
       const args = { path: a.path, length: Math.min(a.length ?? MAX_READ, MAX_READ), ...(a.view ? { view: a.view } : {}), ...(a.offset !== undefined ? { offset: a.offset } : {}) };
-      return readChunk(img, args, sources.get(a.image.sourceId).lifetime.signal);
+      return img.readChunk(args, sources.get(a.image.sourceId).lifetime.signal);
     },
     async extract({ image, opId, ...a }) {
       const img = await sources.image(image);
       const target = path.resolve(a.target);
-      return ops.run('extract', opId, `Extracting to ${target}`, image.sourceId, (signal, op) => extract(img, { ...a, target }, signal, progressOf(op)));
+      return ops.run('extract', opId, `Extracting to ${target}`, image.sourceId, (signal, op) => img.extract({ ...a, target }, signal, progressOf(op)));
     },
     async saveFile({ image, opId, ...a }) {
       const img = await sources.image(image);
       const target = path.resolve(a.target);
       return ops.run('save', opId, `Saving ${a.path}`, image.sourceId, async (signal, op) => {
-        const r = await saveFile(img, { ...a, target }, signal);
+        const r = await img.saveFile({ ...a, target }, signal);
         progressOf(op).final({ files: 1, bytes: r.bytes });
         return r;
       });

@@ -1,9 +1,9 @@
 import type { EfficiencyReport } from '../api/results.js';
-import type { OpenImage } from './open-image.js';
+import type { ImageView } from './image-view.js';
 import { toApiPath, toEnginePath } from './views.js';
 
 /** dive's efficiency figures plus reclaimable bytes, with the `top` wasted paths and the layers holding each. */
-export function efficiencyReport(img: OpenImage, top = 50): EfficiencyReport {
+export function efficiencyReport(img: ImageView, top = 50): EfficiencyReport {
   const { layers } = img;
   const r = layers.efficiency();
   const worst = r.inefficiencies.slice(0, top);

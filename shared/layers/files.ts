@@ -5,7 +5,7 @@ import { ExplorerError } from '../errors.js';
 import type { ExtractResult, FileChunk, StatResult } from '../api/results.js';
 import type { FileView, TreeView } from '../api/schemas.js';
 import { removeExtracted } from './extract.js';
-import type { OpenImage } from './open-image.js';
+import type { ImageView } from './image-view.js';
 import { toApiPath, toEnginePath } from './views.js';
 
 // Files of an open image: stat, a chunk of content, save one file, extract the tree. Paths are the
@@ -17,7 +17,7 @@ export interface FileProgress {
   totalBytes?: number;
 }
 
-export function stat(img: OpenImage, view: TreeView, p: string): StatResult {
+export function stat(img: ImageView, view: TreeView, p: string): StatResult {
   const t = img.view(view);
   const rel = toEnginePath(p);
   const e = t.entry(rel);
@@ -31,7 +31,7 @@ export function stat(img: OpenImage, view: TreeView, p: string): StatResult {
 }
 
 /** Bytes [offset, offset + length) of a file (hard links and in-image symlinks followed). */
-export async function readChunk(img: OpenImage, a: { view?: FileView; path: string; offset?: number; length: number }, signal: AbortSignal): Promise<FileChunk> {
+export async function readChunk(img: ImageView, a: { view?: FileView; path: string; offset?: number; length: number }, signal: AbortSignal): Promise<FileChunk> {
   const layer = img.fileLayer(a.view);
   const p = toEnginePath(a.path);
   const loc = img.layers.locate(p, layer);
@@ -54,7 +54,7 @@ async function refuseExisting(target: string): Promise<void> {
 }
 
 /** Writes one file's content to `target` (a new file): into a temp file beside it, then linked into place. */
-export async function saveFile(img: OpenImage, a: { view?: FileView; path: string; target: string }, signal: AbortSignal): Promise<{ target: string; bytes: number }> {
+export async function saveFile(img: ImageView, a: { view?: FileView; path: string; target: string }, signal: AbortSignal): Promise<{ target: string; bytes: number }> {
   await refuseExisting(a.target);
   const layer = img.fileLayer(a.view);
   const stream = await img.layers.readFile(toEnginePath(a.path), { ...(layer !== undefined ? { layer } : {}), signal });
@@ -80,7 +80,7 @@ export async function saveFile(img: OpenImage, a: { view?: FileView; path: strin
 
 /** Writes the final merged tree (or the subtree at `path`) into `target`, a new or empty folder (extractTree refuses others). */
 /** `report.push` while files are written, `report.final` once with the totals (regular files, content bytes). */
-export async function extract(img: OpenImage, a: { upTo?: number; path?: string; target: string }, signal: AbortSignal, report?: { push(p: FileProgress): void; final(p: FileProgress): void }): Promise<ExtractResult> {
+export async function extract(img: ImageView, a: { upTo?: number; path?: string; target: string }, signal: AbortSignal, report?: { push(p: FileProgress): void; final(p: FileProgress): void }): Promise<ExtractResult> {
   const { layers } = img;
   if (a.upTo !== undefined && a.upTo !== layers.count - 1) {
     throw new ExplorerError('INVALID_ARGUMENT', 'Extracting the tree at an earlier layer is not supported yet; extract the final image (leave upTo out).');

@@ -1,10 +1,10 @@
 import { LRUCache } from 'lru-cache';
 import { ExplorerError } from '../errors.js';
-import { buildGraphContext, type GraphContext } from '../graph/build.js';
+import { buildGraphContext, markVerified, type GraphContext } from '../graph/build.js';
 import { selectImage, type ImageChoice } from '../graph/select.js';
-import type { ImageEntry } from '../graph/types.js';
+import type { GraphNode, ImageEntry } from '../graph/types.js';
 import type { ImageSource } from '../sources/types.js';
-import type { ChangesPage, DiffSummary, DirPage, SearchPage, TreeEntry } from '../api/results.js';
+import type { ChangesPage, DiffSummary, DirPage, EfficiencyReport, ExtractResult, FileChunk, ImageSummary, SearchPage, StatResult, TreeEntry } from '../api/results.js';
 import type { ChangeKind, FileView, LayerRange, SearchQuery, TreeFilter, TreeSort, TreeView } from '../api/schemas.js';
 import { openSource } from '../sources/open.js';
 import { SharedRun } from '../util/shared-run.js';
@@ -12,6 +12,10 @@ import { comparePaths, type diffTrees } from './diff.js';
 import { ImageLayers, type LayerEngineOptions } from './engine.js';
 import type { MergedTree } from './merge.js';
 import { searchMatcher } from './search.js';
+import { efficiencyReport } from './efficiency-report.js';
+import { extract, readChunk, saveFile, stat, type FileProgress } from './files.js';
+import type { ImageView } from './image-view.js';
+import { layerVerifyState, summarize } from './summary.js';
 import type { LayerProgress } from './types.js';
 import { diffView, fromDiff, join, mergedView, parentOf, toApiPath, toEnginePath, type ViewTree } from './views.js';
 
@@ -37,7 +41,7 @@ export interface ListArgs {
   filter?: TreeFilter;
 }
 
-export class OpenImage {
+export class OpenImage implements ImageView {
   readonly layers: ImageLayers;
   private readonly indexing = new SharedRun<void>('Indexing the layers');
   private readonly views = new LRUCache<string, ViewTree>({ maxSize: VIEW_BUDGET / 2, sizeCalculation: (v) => Math.max(1, v.size * BYTES_PER_VIEW_ENTRY) });
@@ -287,6 +291,42 @@ export class OpenImage {
   treeAt(v: FileView | undefined): MergedTree {
     const l = this.fileLayer(v);
     return this.layers.mergedTree(l ?? this.layers.count - 1);
+  }
+
+  // The per-image operations (summary.ts, efficiency-report.ts, files.ts), as methods of the one class.
+
+  summary(): Omit<ImageSummary, 'ref'> {
+    return summarize(this);
+  }
+
+  /** Records what reading the layers found on the graph's layer nodes (the core's graph is the one truth); returns the nodes it changed. */
+  markLayersRead(): Pick<GraphNode, 'digest' | 'verify' | 'problems'>[] {
+    const out: Pick<GraphNode, 'digest' | 'verify' | 'problems'>[] = [];
+    for (const info of this.layers.layers) {
+      const n = markVerified(this.context.graph, info.descriptor.digest, layerVerifyState(info), info.problems[0]);
+      if (n) out.push({ digest: n.digest, verify: n.verify, problems: n.problems });
+    }
+    return out;
+  }
+
+  efficiency(top?: number): EfficiencyReport {
+    return efficiencyReport(this, top);
+  }
+
+  stat(v: TreeView, path: string): StatResult {
+    return stat(this, v, path);
+  }
+
+  readChunk(a: { view?: FileView; path: string; offset?: number; length: number }, signal: AbortSignal): Promise<FileChunk> {
+    return readChunk(this, a, signal);
+  }
+
+  saveFile(a: { view?: FileView; path: string; target: string }, signal: AbortSignal): Promise<{ target: string; bytes: number }> {
+    return saveFile(this, a, signal);
+  }
+
+  extract(a: { upTo?: number; path?: string; target: string }, signal: AbortSignal, report?: { push(p: FileProgress): void; final(p: FileProgress): void }): Promise<ExtractResult> {
+    return extract(this, a, signal, report);
   }
 }
 

@@ -3,7 +3,7 @@ import { mapHistoryToLayers } from '../graph/history.js';
 import type { VerifyState } from '../graph/types.js';
 import type { HistoryStep, ImageSummary, LayerSummary } from '../api/results.js';
 import type { LayerInfo } from './engine.js';
-import type { OpenImage } from './open-image.js';
+import type { ImageView } from './image-view.js';
 
 // What an image is, once its layers have been read: per layer its state, sizes, counts of what it
 // added/modified/removed and the history step that made it; totals for the image. The config comes
@@ -15,7 +15,7 @@ export function layerVerifyState(info: LayerInfo): VerifyState {
   return 'pending';
 }
 
-export function summarize(img: OpenImage): Omit<ImageSummary, 'ref'> {
+export function summarize(img: ImageView): Omit<ImageSummary, 'ref'> {
   const { layers } = img;
   const history = mapHistoryToLayers(img.context.doc(img.image.config) ?? {}, layers.count);
   const out: LayerSummary[] = layers.layers.map((info) => {

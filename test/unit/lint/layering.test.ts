@@ -61,7 +61,8 @@ const CLEAN: Record<string, string> = {
   'shared/api/results.ts': `import type { ImageGraph } from '../graph/types.js';\nimport type { TreeView } from './schemas.js';\nexport interface Page { view: TreeView; graph?: ImageGraph }\n`,
   'shared/layers/views.ts': `import type { Page } from '../api/results.js';\nimport type { TreeView } from '../api/schemas.js';\nexport const page = (view: TreeView): Page => ({ view });\n`,
   'shared/api/contract.ts': `import type { ImageGraph } from '../graph/types.js';\nimport type { Page } from './results.js';\nexport const METHODS = ['getGraph'] as const;\nexport type Graph = ImageGraph;\nexport type { Page };\n`,
-  'shared/api/handlers.ts': `import path from 'node:path';\nimport { read } from '../layers/read.js';\nimport { METHODS } from './contract.js';\nexport const handlers = { [METHODS[0]]: (p: string) => read(path.resolve(p) as never) };\n`,
+  'shared/layers/open-image.ts': `import { read } from './read.js';\nexport class OpenImage { read = read; }\n`,
+  'shared/api/handlers.ts': `import path from 'node:path';\nimport { OpenImage } from '../layers/open-image.js';\nimport { METHODS } from './contract.js';\nexport const handlers = { [METHODS[0]]: (p: string) => new OpenImage().read(path.resolve(p) as never) };\n`,
   'shared/ui/format.ts': `import { MT } from '../oci/mediatypes.js';\nexport const label = (t: string) => (t === MT.index ? 'index' : t);\n`,
   'shared/web/server.ts': `import http from 'node:http';\nimport { handlers } from '../api/handlers.js';\nexport const serve = () => http.createServer(() => void handlers);\n`,
   'renderer/main.tsx': `import type { Graph } from '../shared/api/contract.js';\nimport { METHODS } from '../shared/api/contract.js';\nimport { label } from '../shared/ui/format.js';\nimport { MT } from '../shared/oci/mediatypes.js';\nexport const show = (g: Graph) => [g, METHODS, label(MT.index)];\n`,
@@ -85,6 +86,8 @@ const DIRTY: Record<string, string> = {
   // shared/oci → shared/layers, by a type only; shared/layers → the method table (shared/api/contract.ts)
   'shared/oci/types.ts': `import type { read } from '../layers/read.js';\nexport type Reader = typeof read;\n`,
   'shared/layers/api-user.ts': `import type { Graph } from '../api/contract.js';\nexport type G = Graph;\n`,
+  // shared/api reaching past OpenImage into the layer engine's internals
+  'shared/api/reach-in.ts': `import { read } from '../layers/read.js';\nexport const r = read;\n`,
   // shared → electron and → renderer
   'shared/api/shell.ts': `import { app } from 'electron';\nimport { show } from '../../renderer/main.js';\nexport const s = [app, show];\n`,
   // a 2-file cycle, and one of type-only imports
@@ -139,6 +142,11 @@ describe('layering rules (dependency-cruiser)', () => {
   it('lets the layers use the contract vocabulary (schemas.ts, results.ts) but not the method table', () => {
     expect(clean.full.filter((x) => x.from.startsWith('shared/layers/'))).toEqual([]);
     expect(has(dirty.full, 'layer-layers-imports-higher', 'shared/layers/api-user.ts', /^shared\/api\/contract\.ts$/)).toBe(true);
+  });
+
+  it('refuses shared/api reaching into the layer engine past OpenImage', () => {
+    expect(clean.full.filter((x) => x.rule.name === 'api-through-open-image')).toEqual([]);
+    expect(has(dirty.full, 'api-through-open-image', 'shared/api/reach-in.ts', /^shared\/layers\/read\.ts$/)).toBe(true);
   });
 
   it('refuses shared/ importing electron or the renderer', () => {
