@@ -5,6 +5,8 @@ import { BACKENDS } from '../sources/backends.js';
 import { escapeText } from '../tar/names.js';
 import { takeCacheMax } from './cache-max.js';
 import { processIO, type CliIO } from './io.js';
+
+export { processIO };
 import { COMMANDS } from './registry.js';
 
 // `oci-explorer <command> …`: dispatch to cli/commands/<name>.ts through the registry. Errors become

@@ -23,9 +23,19 @@ SOURCE      opened at start (an OCI layout folder or archive, as for inspect); w
 --no-open   print the URL but do not start a browser.
 Stop with Ctrl+C.`;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** The checkout (or installed package) root: shared/cli/commands → ../../.. */
-export const PACKAGE_ROOT = path.resolve(here, '..', '..', '..');
+/** The checkout (or installed package) root: the nearest folder above this module with our package.json (sources or dist/cli). */
+export const PACKAGE_ROOT = packageRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function packageRoot(from: string): string {
+  for (let d = from; ; d = path.dirname(d)) {
+    try {
+      if ((JSON.parse(readFileSync(path.join(d, 'package.json'), 'utf8')) as { name?: string }).name === 'oci-explorer') return d;
+    } catch {
+      // not here: go up
+    }
+    if (path.dirname(d) === d) return path.resolve(from, '..', '..', '..');
+  }
+}
 
 /** Where recent sources and settings live, by platform convention. */
 export function configDir(env: Record<string, string | undefined> = process.env): string {
