@@ -85,8 +85,10 @@ describe('shared work and cancellation mid-operation', () => {
       await g.reached;
       const manifest = ((await call<{ manifest: string; platform?: { architecture: string } }[]>('listImages', { sourceId: h.id })).find((i) => i.platform?.architecture === 'amd64'))!.manifest;
       const dir = call<DirPage>('listDir', { image: { sourceId: h.id, manifest }, view: { kind: 'merged' }, path: '/' });
+      // The expectation is attached before the cancel, so the rejection is never unhandled.
+      const aCancelled = expect(a).rejects.toMatchObject({ code: 'CANCELLED' });
       expect(await call('cancel', { opId: 'op-a' })).toEqual({ cancelled: true });
-      await expect(a).rejects.toMatchObject({ code: 'CANCELLED' });
+      await aCancelled;
       g.release();
       const summary = await b;
       expect(summary.layers.every((l) => l.verify === 'verified')).toBe(true);
@@ -105,8 +107,9 @@ describe('shared work and cancellation mid-operation', () => {
       const h = await call<SourceHandle>('openSource', { spec: DEMO });
       const a = call<ImageSummary>('selectImage', { sourceId: h.id, platform: 'linux/amd64', opId: 'op-only' });
       await g.reached;
+      const aCancelled = expect(a).rejects.toMatchObject({ code: 'CANCELLED' });
       await call('cancel', { opId: 'op-only' });
-      await expect(a).rejects.toMatchObject({ code: 'CANCELLED' });
+      await aCancelled;
       g.release();
       const again = await call<ImageSummary>('selectImage', { sourceId: h.id, platform: 'linux/amd64' });
       expect(again.layers.every((l) => l.verify === 'verified')).toBe(true);
@@ -122,8 +125,9 @@ describe('shared work and cancellation mid-operation', () => {
       const h = await call<SourceHandle>('openSource', { spec: DEMO });
       const a = call<ImageSummary>('selectImage', { sourceId: h.id, platform: 'linux/amd64', opId: 'op-x' });
       await g.reached;
+      const aCancelled = expect(a).rejects.toMatchObject({ code: 'CANCELLED' });
       expect(await call('closeSource', { sourceId: h.id })).toEqual({ closed: true });
-      await expect(a).rejects.toMatchObject({ code: 'CANCELLED' });
+      await aCancelled;
       expect(g.state.closed).toBe(true);
       expect(await call('listOperations', {})).toEqual([]);
       await expect(call('getGraph', { sourceId: h.id })).rejects.toMatchObject({ code: 'SOURCE_NOT_FOUND' });
